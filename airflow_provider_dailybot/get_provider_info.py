@@ -1,0 +1,78 @@
+"""Provider metadata read by Airflow's ``ProvidersManager`` through the ``apache_airflow_provider`` entry point.
+
+This dict is the single source of truth for the ``dailybot`` connection form: Airflow 3.2+ renders
+it declaratively (``conn-fields`` / ``ui-field-behaviour``), and :class:`DailyBotHook` derives its
+legacy ``get_ui_field_behaviour()`` (read by Airflow 3.1) from the same entries, so the two cannot
+drift. Importing this module must stay free of Airflow imports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_dailybot import __version__
+
+DEFAULT_BASE_URL = "https://api.dailybot.com/v1/"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+#: Hidden standard fields, labels and placeholders of the ``dailybot`` connection form.
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["login", "port", "schema"],
+    "relabeling": {"host": "API base URL", "password": "API Key"},
+    "placeholders": {
+        "host": DEFAULT_BASE_URL,
+        "password": "DailyBot API key (Organization settings → Integrations → API)",
+        "description": "DailyBot organization used by these DAGs",
+    },
+}
+
+#: Extra fields of the ``dailybot`` connection; values are plain keys of ``Connection.extra``.
+CONN_FIELDS: dict[str, Any] = {
+    "timeout": {
+        "label": "Request timeout (s)",
+        "description": "Seconds to wait for DailyBot to connect and answer each request (default 30).",
+        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 600},
+    },
+    "max_attempts": {
+        "label": "Max attempts",
+        "description": "Attempts for retryable failures (429, 5xx, connection errors on safe requests). Default 3.",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 10},
+    },
+    "verify_ssl": {
+        "label": "Verify TLS certificates",
+        "description": "Turn off only for a test server with a self-signed certificate.",
+        "schema": {"type": ["boolean", "null"], "default": True},
+    },
+    "ca_bundle": {
+        "label": "CA bundle path",
+        "description": "Path of a PEM file with the certificates to trust (e.g. a corporate proxy's CA).",
+        "schema": {"type": ["string", "null"]},
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider description consumed by Airflow's ``ProvidersManager``."""
+    return {
+        "package-name": "airflow-provider-dailybot",
+        "name": "DailyBot",
+        "description": "`DailyBot <https://www.dailybot.com/>`__ webhooks, receiver and actions for Apache Airflow.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "DailyBot",
+                "external-doc-url": "https://www.dailybot.com/developers/api",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": "DailyBot", "python-modules": ["airflow_provider_dailybot.hooks.dailybot"]}],
+        "connection-types": [
+            {
+                "connection-type": "dailybot",
+                "hook-class-name": "airflow_provider_dailybot.hooks.dailybot.DailyBotHook",
+                "hook-name": "DailyBot",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONN_FIELDS,
+            }
+        ],
+    }

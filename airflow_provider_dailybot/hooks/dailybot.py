@@ -1,0 +1,568 @@
+"""DailyBot REST API hook: one pooled ``requests`` session, timeouts, typed errors and safe retries."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from airflow.sdk import BaseHook
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from airflow_provider_dailybot import __version__
+from airflow_provider_dailybot.connection import DailyBotConnectionSettings, is_loopback_host
+from airflow_provider_dailybot.events import validate_event_names, validate_uuids
+from airflow_provider_dailybot.exceptions import (
+    DailyBotApiError,
+    DailyBotBadRequestError,
+    DailyBotError,
+    DailyBotNotFoundError,
+    DailyBotRateLimitError,
+    DailyBotTimeoutError,
+    DailyBotTransportError,
+    error_class_for,
+    format_error_message,
+)
+from airflow_provider_dailybot.get_provider_info import UI_FIELD_BEHAVIOUR
+from airflow_provider_dailybot.retries import RetryPolicy, parse_retry_after
+
+WEBHOOK_SUBSCRIPTION_PATH = "webhook-subscription/"
+_HTML_TAG = re.compile(r"<[^>]+>")
+_HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    """A webhook subscription as DailyBot returned it on creation.
+
+    :param id: DailyBot's hook id (read from ``id``, then ``uuid``, then ``hook_id``).
+    :param hook_url: URL DailyBot delivers to.
+    :param subscriptions: Subscribed event names.
+    :param name: Subscription name, if any.
+    :param subscribed_objects: Check-in or form UUIDs the subscription is limited to.
+    :param raw: DailyBot's response body as received.
+    """
+
+    id: str
+    hook_url: str
+    subscriptions: list[str]
+    name: str | None = None
+    subscribed_objects: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable summary (safe for XCom: holds no secret)."""
+        return {
+            "hook_id": self.id,
+            "hook_url": self.hook_url,
+            "subscriptions": list(self.subscriptions),
+            "name": self.name,
+            "subscribed_objects": list(self.subscribed_objects),
+        }
+
+
+def validate_hook_url(hook_url: object, *, allow_insecure: bool = False) -> str:
+    """Check that ``hook_url`` is an absolute http(s) URL DailyBot can deliver to.
+
+    ``https`` is required unless the host is loopback (local tests) or ``allow_insecure`` is set.
+
+    :param hook_url: The URL to check.
+    :param allow_insecure: Accept plain ``http`` to any host.
+    """
+    if not isinstance(hook_url, str):
+        raise TypeError(f"hook_url must be a string, got {type(hook_url).__name__}")
+    text = hook_url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"hook_url must be an absolute http(s) URL, got {hook_url!r}")
+    if parts.username or parts.password:
+        raise ValueError("hook_url must not embed credentials; DailyBot authenticates deliveries with the bearer")
+    if parts.scheme == "http" and not allow_insecure and not is_loopback_host(parts.hostname):
+        raise ValueError(
+            f"hook_url {hook_url!r} uses plain http: DailyBot would send the bearer secret unencrypted. "
+            "Use https, or pass allow_insecure_hook_url=True for a trusted network."
+        )
+    return text
+
+
+class DailyBotHook(BaseHook):
+    """Interact with the DailyBot REST API (``https://api.dailybot.com/v1/``).
+
+    The connection's password holds the API key (``X-API-KEY``); its host optionally overrides
+    the base URL (a bare host, with or without scheme and ``/v1``). Extras: ``timeout``
+    (seconds, default 30), ``max_attempts`` (default 3), ``verify_ssl``, ``ca_bundle``.
+
+    The hook does no I/O until the first request, keeps one keep-alive ``requests.Session``
+    per instance, sends a timeout with every request, raises the typed errors of
+    :mod:`airflow_provider_dailybot.exceptions`, retries only what is safe to retry
+    (:mod:`airflow_provider_dailybot.retries`) and masks the API key in Airflow's logs.
+
+    .. code-block:: python
+
+        hook = DailyBotHook()  # connection "dailybot_default"
+        me = hook.get_me()
+        sub = hook.create_webhook_subscription(
+            hook_url="https://airflow.example.com/dailybot/webhooks/standups",
+            subscriptions=["followups.response.completed"],
+            bearer=secret,
+            immediate_sample_event=True,
+        )
+        hook.delete_webhook_subscription(sub.id, hook_url=sub.hook_url)
+
+    :param dailybot_conn_id: Airflow connection id of type ``dailybot``.
+    :param timeout: Seconds per request; overrides the connection's ``timeout`` extra.
+    :param max_attempts: Attempts for retryable failures; overrides the ``max_attempts`` extra.
+    :param retry_policy: Full control of waits and retry counts (``max_attempts`` is then ignored).
+    """
+
+    conn_name_attr = "dailybot_conn_id"
+    default_conn_name = "dailybot_default"
+    conn_type = "dailybot"
+    hook_name = "DailyBot"
+
+    def __init__(
+        self,
+        dailybot_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if max_attempts is not None and (isinstance(max_attempts, bool) or not isinstance(max_attempts, int)):
+            raise TypeError(f"max_attempts must be an integer, got {max_attempts!r}")
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.dailybot_conn_id = dailybot_conn_id
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._retry_policy = retry_policy
+        self._delete_form: str | None = None
+
+    # -- connection and session ------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the connection form customisation for Airflow 3.1 (3.2+ reads provider info)."""
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
+
+    @cached_property
+    def settings(self) -> DailyBotConnectionSettings:
+        """The validated connection settings, read once per hook; the API key is masked at once."""
+        from airflow.sdk.log import mask_secret
+
+        conn = self.get_connection(self.dailybot_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        return DailyBotConnectionSettings.from_connection(conn, timeout=self._timeout, max_attempts=self._max_attempts)
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force for this hook."""
+        return self._retry_policy or RetryPolicy(max_attempts=self.settings.max_attempts)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """The hook's keep-alive HTTP session, with DailyBot's headers set."""
+        from airflow import __version__ as airflow_version
+
+        settings = self.settings
+        session = requests.Session()
+        session.headers.update(
+            {
+                "X-API-KEY": settings.api_key,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": (
+                    f"airflow-provider-dailybot/{__version__} apache-airflow/{airflow_version} "
+                    f"python-requests/{requests.__version__}"
+                ),
+            }
+        )
+        session.verify = settings.verify
+        # Connection-level retries are ours (they know which requests are safe), not urllib3's.
+        adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=10)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def get_conn(self) -> requests.Session:
+        """Return the hook's :class:`requests.Session` (Airflow's ``BaseHook`` interface)."""
+        return self.session
+
+    def close(self) -> None:
+        """Close pooled connections; the hook opens new ones if used again."""
+        if "session" in self.__dict__:
+            self.__dict__.pop("session").close()
+
+    # -- the one request path -------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one API request with retries and return the decoded JSON body (``None`` when empty).
+
+        :param method: HTTP method, e.g. ``"GET"``.
+        :param path: Path relative to the base URL, e.g. ``"me/"`` or ``"webhook-subscription/"``.
+        :param params: Query parameters.
+        :param json_body: JSON body.
+        :param idempotent: Treat the request as safe to repeat even if it is a POST (e.g. a
+            side-effect-free sample request). Defaults to the method's own semantics.
+        """
+        method = method.upper()
+        settings = self.settings
+        url = settings.base_url + path.lstrip("/")
+        url_path = urlsplit(url).path
+        policy = self.retry_policy
+        retry_method = "GET" if idempotent else method
+        session = self.session
+        attempt = 0
+        while True:
+            attempt += 1
+            request_sent = True
+            try:
+                response = session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    timeout=settings.timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                request_sent = _request_was_sent(exc)
+                error: DailyBotError = self._transport_error(method, url_path, exc)
+            else:
+                if response.status_code < 300:
+                    return self._decode(method, url_path, response)
+                error = self._api_error(method, url_path, response)
+            if attempt >= policy.max_attempts or not policy.is_retryable(
+                retry_method, error, request_sent=request_sent
+            ):
+                raise error
+            wait = policy.wait_before(attempt, error)
+            self.log.warning("[Try %d of %d] %s; retrying in %.2f s", attempt, policy.max_attempts, error, wait)
+            policy.sleep(wait)
+
+    def _scrub(self, text: str) -> str:
+        key = self.settings.api_key
+        return text.replace(key, "***") if key and key in text else text
+
+    def _transport_error(self, method: str, path: str, exc: requests.RequestException) -> DailyBotError:
+        kind: type[DailyBotTransportError] = (
+            DailyBotTimeoutError if isinstance(exc, requests.Timeout) else DailyBotTransportError
+        )
+        if kind is DailyBotTimeoutError:
+            description = f"{type(exc).__name__} after {self.settings.timeout:g} s timeout"
+        else:
+            description = f"{type(exc).__name__}: {_root_cause(exc)}"
+        detail = self._scrub(description)
+        message = format_error_message(method=method, path=path, status_code=None, code=None, detail=detail)
+        return kind(message, method=method, path=path, detail=detail)
+
+    def _api_error(self, method: str, path: str, response: requests.Response) -> DailyBotApiError:
+        status = response.status_code
+        body = _json_or_none(response)
+        code: str | None = None
+        detail: str | None = None
+        field_errors: dict[str, list[str]] = {}
+        extra: dict[str, Any] = {}
+        if isinstance(body, dict):
+            raw_code = body.get("code")
+            code = str(raw_code) if raw_code is not None else None
+            raw_detail = body.get("detail") or body.get("error") or body.get("message")
+            detail = raw_detail if isinstance(raw_detail, str) else (json.dumps(raw_detail) if raw_detail else None)
+            errors = body.get("errors")
+            if isinstance(errors, dict):
+                field_errors = {str(k): _as_messages(v) for k, v in errors.items()}
+            elif not detail and status == 400:
+                field_errors = {str(k): _as_messages(v) for k, v in body.items() if k not in ("code", "extra")}
+            if field_errors and not detail:
+                detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in field_errors.items())
+            elif field_errors and detail:
+                detail += " (" + "; ".join(f"{k}: {' '.join(v)}" for k, v in field_errors.items()) + ")"
+            if isinstance(body.get("extra"), dict):
+                extra.update(body["extra"])
+            if body.get("upgrade_url"):
+                extra.setdefault("upgrade_url", body["upgrade_url"])
+        elif isinstance(body, list):
+            detail = "; ".join(str(item) for item in body)
+        else:
+            detail = _text_summary(response.text)
+        if 300 <= status < 400:
+            detail = (
+                f"redirect to {response.headers.get('Location', '?')} not followed (it could leak the API key); "
+                "check the connection's base URL"
+            )
+        detail = self._scrub(detail) if detail else None
+        message = format_error_message(method=method, path=path, status_code=status, code=code, detail=detail)
+        cls = error_class_for(status, code)
+        kwargs: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status_code": status,
+            "code": code,
+            "detail": detail,
+            "extra": extra,
+        }
+        if issubclass(cls, DailyBotRateLimitError):
+            kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+        if issubclass(cls, DailyBotBadRequestError):
+            kwargs["field_errors"] = field_errors
+        return cls(message, **kwargs)
+
+    def _decode(self, method: str, path: str, response: requests.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            detail = (
+                f"HTTP {response.status_code} with a non-JSON body ({_text_summary(response.text)}); "
+                "check the connection's base URL"
+            )
+            raise DailyBotApiError(
+                format_error_message(
+                    method=method, path=path, status_code=response.status_code, code=None, detail=detail
+                ),
+                method=method,
+                path=path,
+                status_code=response.status_code,
+                detail=detail,
+            ) from None
+
+    # -- API methods ------------------------------------------------------------------------
+
+    def get_me(self) -> dict[str, Any]:
+        """Return the API key owner's profile and organization (``GET /v1/me/``)."""
+        result = self.request("GET", "me/")
+        return result if isinstance(result, dict) else {}
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the key with ``GET /v1/me/``; never raises, never shows the key."""
+        try:
+            me = self.get_me()
+        except DailyBotError as err:
+            return False, str(err)
+        except Exception as err:  # Airflow shows this text in the UI: keep it informative, never fail.
+            return False, self._safe_text(f"{type(err).__name__}: {err}")
+        user = me.get("full_name") or me.get("user") or me.get("username") or "unknown user"
+        organization = me.get("organization_name") or (me.get("organization") or {}).get("name") or "unknown org"
+        return True, f"Authenticated as {user} ({organization})"
+
+    def _safe_text(self, text: str) -> str:
+        try:
+            return self._scrub(text)
+        except Exception:
+            return text
+
+    def create_webhook_subscription(
+        self,
+        *,
+        hook_url: str,
+        subscriptions: list[str],
+        subscribed_objects: list[str] | None = None,
+        name: str | None = None,
+        bearer: str | None = None,
+        immediate_sample_event: bool = False,
+        allow_unknown_events: bool = False,
+        allow_insecure_hook_url: bool = False,
+    ) -> WebhookSubscription:
+        """Create a webhook subscription (``POST /v1/webhook-subscription/``).
+
+        Sent once: a timeout, a dropped connection or a 5xx is raised without retry, because
+        DailyBot may have created the subscription and a duplicate would deliver every event twice.
+
+        :param hook_url: Absolute https URL DailyBot delivers to (http only for loopback or with
+            ``allow_insecure_hook_url``).
+        :param subscriptions: Event names, e.g. ``["followups.response.completed"]``.
+        :param subscribed_objects: Check-in or form UUIDs to limit the subscription to.
+        :param name: Display name in DailyBot.
+        :param bearer: Secret DailyBot sends back in the ``X-BEARER`` header of every delivery.
+        :param immediate_sample_event: Ask DailyBot to deliver a sample event right away.
+        :param allow_unknown_events: Let through event names the provider does not know yet.
+        :param allow_insecure_hook_url: Accept plain http to a non-loopback host.
+        """
+        url = validate_hook_url(hook_url, allow_insecure=allow_insecure_hook_url)
+        events = validate_event_names(subscriptions, allow_unknown=allow_unknown_events)
+        objects = validate_uuids(subscribed_objects) if subscribed_objects is not None else []
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ValueError("name must be a non-empty string when given")
+        if bearer is not None:
+            if not isinstance(bearer, str) or not bearer:
+                raise ValueError("bearer must be a non-empty string when given")
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(bearer)
+        if not isinstance(immediate_sample_event, bool):
+            raise TypeError(f"immediate_sample_event must be a bool, got {immediate_sample_event!r}")
+        payload: dict[str, Any] = {
+            "hook_url": url,
+            "subscriptions": events,
+            "immediate_sample_event": immediate_sample_event,
+        }
+        if objects:
+            payload["subscribed_objects"] = objects
+        if name:
+            payload["name"] = name
+        if bearer:
+            payload["bearer"] = bearer
+        body = self.request("POST", WEBHOOK_SUBSCRIPTION_PATH, json_body=payload)
+        if not isinstance(body, dict):
+            body = {}
+        hook_id = body.get("id") or body.get("uuid") or body.get("hook_id")
+        if not hook_id:
+            detail = f"the create response has no id (keys: {sorted(body)}); the subscription may exist in DailyBot"
+            raise DailyBotApiError(
+                format_error_message(
+                    method="POST", path="/v1/" + WEBHOOK_SUBSCRIPTION_PATH, status_code=None, code=None, detail=detail
+                ),
+                method="POST",
+                path="/v1/" + WEBHOOK_SUBSCRIPTION_PATH,
+                detail=detail,
+            )
+        returned_events = body.get("subscriptions")
+        returned_objects = body.get("subscribed_objects")
+        subscription = WebhookSubscription(
+            id=str(hook_id),
+            hook_url=str(body.get("url") or body.get("hook_url") or url),
+            subscriptions=list(returned_events) if isinstance(returned_events, list) else events,
+            name=body.get("name") or name,
+            subscribed_objects=list(returned_objects) if isinstance(returned_objects, list) else objects,
+            raw=body,
+        )
+        self.log.info("Created DailyBot webhook subscription %s for %s", subscription.id, subscription.subscriptions)
+        return subscription
+
+    def delete_webhook_subscription(
+        self, hook_id: str, *, hook_url: str | None = None, missing_ok: bool = True
+    ) -> bool:
+        """Delete a webhook subscription; return ``True`` if deleted, ``False`` if it was already gone.
+
+        DailyBot's sources disagree on the DELETE form, so the hook sends ``hook_id`` (and
+        ``hook_url``) both as query parameters and as a JSON body on the collection URL and falls
+        back to ``DELETE /v1/webhook-subscription/<id>/`` when that form is not understood. The
+        form that worked is remembered for the hook's next deletes.
+
+        :param hook_id: The id returned on creation.
+        :param hook_url: The subscription's URL, sent along as some DailyBot versions expect.
+        :param missing_ok: Treat "not found" as success (``False`` is returned); otherwise raise
+            :class:`~airflow_provider_dailybot.exceptions.DailyBotNotFoundError`.
+        """
+        if not isinstance(hook_id, str) or not hook_id.strip():
+            raise ValueError(f"hook_id must be a non-empty string, got {hook_id!r}")
+        hook_id = hook_id.strip()
+        if hook_url is not None:
+            hook_url = validate_hook_url(hook_url, allow_insecure=True)
+        forms = ("path", "collection") if self._delete_form == "path" else ("collection", "path")
+        errors: dict[str, DailyBotApiError] = {}
+        for form in forms:
+            try:
+                self._send_delete(form, hook_id, hook_url)
+            except (DailyBotNotFoundError, DailyBotBadRequestError) as err:
+                errors[form] = err
+                continue
+            except DailyBotApiError as err:
+                if err.status_code == 405:
+                    errors[form] = err
+                    continue
+                raise
+            self._delete_form = form
+            self.log.info("Deleted DailyBot webhook subscription %s", hook_id)
+            return True
+        not_found = [err for err in errors.values() if isinstance(err, DailyBotNotFoundError)]
+        if not_found:
+            if missing_ok:
+                self.log.info("DailyBot webhook subscription %s was already gone", hook_id)
+                return False
+            raise not_found[0]
+        raise errors[forms[0]]
+
+    def _send_delete(self, form: str, hook_id: str, hook_url: str | None) -> None:
+        if form == "path":
+            self.request("DELETE", f"{WEBHOOK_SUBSCRIPTION_PATH}{quote(hook_id, safe='')}/")
+            return
+        params = {"hook_id": hook_id}
+        if hook_url:
+            params["hook_url"] = hook_url
+        self.request("DELETE", WEBHOOK_SUBSCRIPTION_PATH, params=params, json_body=dict(params))
+
+    def get_sample_event(self, event: str, *, allow_unknown_events: bool = False) -> dict[str, Any]:
+        """Return DailyBot's sample delivery envelope for ``event`` (``POST /v1/webhook-subscription/sample/``).
+
+        Side-effect free, so it is retried like a GET.
+
+        :param event: An event name, e.g. ``"kudos.posted"``.
+        :param allow_unknown_events: Let through event names the provider does not know yet.
+        """
+        (name,) = validate_event_names([event], allow_unknown=allow_unknown_events, argument="event")
+        body = self.request(
+            "POST",
+            f"{WEBHOOK_SUBSCRIPTION_PATH}sample/",
+            json_body={"subscription": name, "event": name},
+            idempotent=True,
+        )
+        return body if isinstance(body, dict) else {}
+
+
+def _request_was_sent(exc: requests.RequestException) -> bool:
+    """Return False only when the connection failed before any byte of the request left."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.exceptions.SSLError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return False
+    return True
+
+
+def _root_cause(exc: BaseException) -> str:
+    reason: Any = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)
+    text = str(reason)
+    # urllib3 repeats the connection object's repr; keep the readable part.
+    return re.sub(r"<urllib3\.[^>]+>:?\s*", "", text)[:200]
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _as_messages(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def _text_summary(text: str) -> str | None:
+    if not text or not text.strip():
+        return None
+    title = _HTML_TITLE.search(text)
+    if title:
+        text = title.group(1)
+    text = " ".join(_HTML_TAG.sub(" ", text).split())
+    return text[:200] or None

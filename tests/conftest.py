@@ -1,0 +1,73 @@
+"""Test configuration shared by the whole suite.
+
+Airflow reads its configuration when it is first imported, so the environment is set here,
+before any test module imports ``airflow``: a throw-away ``AIRFLOW_HOME`` with a sqlite
+metadata DB (created lazily by the ``airflow_db`` fixture), no example DAGs, and our own
+``dags_examples/`` as the DAGs folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_HOME = tempfile.mkdtemp(prefix="dailybot-airflow-home-")
+os.environ["AIRFLOW_HOME"] = _HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags_examples")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
+os.environ["AIRFLOW__CORE__TEST_CONNECTION"] = "Enabled"
+os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+# Connections defined in a developer's shell must not leak into the tests.
+for _name in list(os.environ):
+    if _name.startswith("AIRFLOW_CONN_DAILYBOT"):
+        del os.environ[_name]
+
+
+def service_available(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Return True when a TCP service answers on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Fail under CI (``CI=true``) and skip elsewhere, saying why, when a service is missing."""
+    if service_available(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI machines start it before the run, so this is a failure", pytrace=False)
+    pytest.skip(f"{message}; start it to run this test")
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    """The throw-away ``AIRFLOW_HOME`` of this test session."""
+    return Path(_HOME)
+
+
+@pytest.fixture(scope="session")
+def airflow_db(airflow_home: Path) -> Iterator[str]:
+    """Create (migrate) the sqlite metadata DB once per session and yield its URL."""
+    from airflow.utils import db
+
+    db.initdb()
+    yield os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+@pytest.fixture
+def output_dir(request: pytest.FixtureRequest) -> Path:
+    """A per-test folder under ``test-output/`` for artefacts such as screenshots."""
+    path = REPO_ROOT / "test-output" / request.node.name.replace("/", "_")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
