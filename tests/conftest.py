@@ -71,3 +71,29 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     path = REPO_ROOT / "test-output" / request.node.name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def api_app(airflow_db: str):
+    """The real Airflow api-server FastAPI app (with our plugin mounted), built in-process."""
+    from airflow.api_fastapi.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+def admin_token(api_app) -> str:
+    """A JWT for an admin user of the simple auth manager (the api-server's default)."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+
+
+@pytest.fixture
+def api_client(api_app, admin_token: str):
+    """An authenticated in-process client of the api-server app."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(api_app, headers={"Authorization": f"Bearer {admin_token}"}) as client:
+        yield client

@@ -13,7 +13,9 @@ API_KEY = "sk-live-LEAKCANARY-0123456789abcdef"
 def set_dailybot_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """Define a ``dailybot`` connection through ``AIRFLOW_CONN_<ID>`` (JSON form) and return its id."""
 
-    def _set(host: str | None, *, password: str | None = API_KEY, conn_id: str = "dailybot_default", **extra: object) -> str:
+    def _set(
+        host: str | None, *, password: str | None = API_KEY, conn_id: str = "dailybot_default", **extra: object
+    ) -> str:
         conn: dict[str, object] = {"conn_type": "dailybot"}
         if host is not None:
             conn["host"] = host

@@ -52,8 +52,13 @@ class DailyBotDouble:
                 raw = self.rfile.read(length) if length else b""
                 with double._lock:
                     double.received.append(
-                        {"method": self.command, "path": parts.path, "query": parts.query, "body": raw,
-                         "headers": dict(self.headers)}
+                        {
+                            "method": self.command,
+                            "path": parts.path,
+                            "query": parts.query,
+                            "body": raw,
+                            "headers": dict(self.headers),
+                        }
                     )
                     script = double._scripts.get((self.command, parts.path))
                     scripted = script.popleft() if script else None
