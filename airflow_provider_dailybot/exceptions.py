@@ -186,7 +186,8 @@ def format_error_message(
     if status_code is not None:
         parts.append(f"with HTTP {status_code}")
     if code:
-        parts.append(f"[{code}]")
+        # Parentheses, not brackets: Airflow's CLI prints messages through rich, which eats "[word]" as markup.
+        parts.append(f"({code})")
     message = " ".join(parts)
     short = _truncate(detail)
     if short:

@@ -1,0 +1,74 @@
+"""Defining the connection with ``airflow connections add`` and testing it as the CLI and the UI do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_dailybot.testing import FakeDailyBotServer
+from tests.hooks.conftest import API_KEY
+
+pytestmark = pytest.mark.db
+
+
+def _airflow(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    airflow_cli = Path(sys.executable).with_name("airflow")
+    return subprocess.run(
+        [str(airflow_cli), *args], capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "400"}, check=check
+    )
+
+
+@pytest.fixture
+def fake():
+    with FakeDailyBotServer(api_key=API_KEY) as server:
+        yield server
+
+
+def test_connections_add_then_connections_test(airflow_db, fake):
+    _airflow("connections", "delete", "dailybot_cli", check=False)
+    _airflow(
+        "connections",
+        "add",
+        "dailybot_cli",
+        "--conn-type",
+        "dailybot",
+        "--conn-host",
+        fake.url,
+        "--conn-password",
+        API_KEY,
+        "--conn-extra",
+        json.dumps({"timeout": 5}),
+    )
+    ok = _airflow("connections", "test", "dailybot_cli", check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "Connection success!" in ok.stdout
+    assert [r.path for r in fake.requests] == ["/v1/me/"]
+
+    fake.free_plan = True
+    failed = _airflow("connections", "test", "dailybot_cli", check=False)
+    assert failed.returncode == 1
+    assert "plan_free_api_keys_forbidden" in failed.stdout
+    for output in (ok.stdout, ok.stderr, failed.stdout, failed.stderr):
+        assert API_KEY not in output
+
+
+def test_api_server_test_connection_route(api_client, fake):
+    # The route the UI's "Test" button calls, in the real api-server app.
+    body = {"connection_id": "dailybot_ui", "conn_type": "dailybot", "host": fake.base_url, "password": API_KEY}
+    response = api_client.post("/api/v2/connections/test", json=body)
+    assert response.status_code == 200
+    assert response.json() == {"status": True, "message": "Authenticated as Ada Lovelace (Acme Corp)"}
+
+    response = api_client.post("/api/v2/connections/test", json={**body, "password": "sk-typo"})
+    assert response.json()["status"] is False
+    assert "Invalid API key." in response.json()["message"]
+    assert "authentication_failed" in response.json()["message"]
+
+    response = api_client.post("/api/v2/connections/test", json={**body, "password": ""})
+    assert response.json()["status"] is False
+    assert "has no DailyBot API key" in response.json()["message"]
