@@ -1,0 +1,1 @@
+"""DailyBot operators. Import them from their modules, e.g. ``operators.webhook_subscription``."""

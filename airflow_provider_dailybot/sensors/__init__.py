@@ -1,0 +1,1 @@
+"""DailyBot sensors. Import them from their modules, e.g. ``sensors.webhook_delivery``."""

@@ -1,0 +1,1 @@
+"""Reusable DailyBot task groups. Import them from their modules, e.g. ``task_groups.webhook_rotation``."""
