@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,12 +58,12 @@ def airflow_home() -> Path:
 
 
 @pytest.fixture(scope="session")
-def airflow_db(airflow_home: Path) -> Iterator[str]:
+def airflow_db(airflow_home: Path) -> str:
     """Create (migrate) the sqlite metadata DB once per session and yield its URL."""
     from airflow.utils import db
 
     db.initdb()
-    yield os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
 @pytest.fixture
@@ -99,3 +98,23 @@ def api_client(api_app, admin_token: str):
 
     with TestClient(api_app, headers={"Authorization": f"Bearer {admin_token}"}) as client:
         yield client
+
+
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report_figure():
+    """Record a line (a measured figure) that is printed in pytest's terminal summary."""
+
+    def _report(line: str) -> None:
+        _FIGURES.append(line)
+
+    return _report
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

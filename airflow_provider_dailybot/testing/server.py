@@ -864,6 +864,12 @@ class FakeDailyBotServer:
             self._delivery_faults.append(fault)
         return fault
 
+    def clear_faults(self) -> None:
+        """Cancel every pending request and delivery fault; state and switches stay as they are."""
+        with self._lock:
+            self._faults.clear()
+            self._delivery_faults.clear()
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
             return _consume(self._faults, lambda f: f.matches(method, path))

@@ -18,9 +18,8 @@ pytestmark = pytest.mark.db
 
 def _airflow(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     airflow_cli = Path(sys.executable).with_name("airflow")
-    return subprocess.run(
-        [str(airflow_cli), *args], capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "400"}, check=check
-    )
+    env = {**os.environ, "COLUMNS": "400"}  # rich wraps the CLI's messages at the terminal width
+    return subprocess.run([str(airflow_cli), *args], capture_output=True, text=True, timeout=180, env=env, check=check)
 
 
 @pytest.fixture
