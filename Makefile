@@ -69,3 +69,6 @@ constraints: install install-floor
 
 clean:
 	rm -rf $(VENV) $(VENV_FLOOR) test-output .pytest_cache .mypy_cache .ruff_cache
+
+# Feature-specific targets (demo, benchmarks, soak) live in mk/*.mk.
+-include $(sort $(wildcard mk/*.mk))

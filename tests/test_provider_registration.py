@@ -9,10 +9,10 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import airflow
 import jsonschema
 import pytest
 
-import airflow
 from airflow_provider_dailybot import __version__
 from airflow_provider_dailybot.get_provider_info import get_provider_info
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
