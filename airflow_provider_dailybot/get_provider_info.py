@@ -66,6 +66,18 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "DailyBot", "python-modules": ["airflow_provider_dailybot.hooks.dailybot"]}],
+        "operators": [
+            {
+                "integration-name": "DailyBot",
+                "python-modules": [
+                    "airflow_provider_dailybot.operators.webhook_subscription",
+                    "airflow_provider_dailybot.task_groups.webhook_rotation",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": "DailyBot", "python-modules": ["airflow_provider_dailybot.sensors.webhook_delivery"]}
+        ],
         "connection-types": [
             {
                 "connection-type": "dailybot",

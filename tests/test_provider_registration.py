@@ -138,3 +138,19 @@ def test_legacy_field_behaviour_is_derived_from_provider_info():
         "relabeling": declarative["relabeling"],
         "placeholders": declarative["placeholders"],
     }
+
+
+def test_every_listed_module_imports():
+    import importlib
+
+    info = get_provider_info()
+    modules = [
+        m
+        for key in ("hooks", "operators", "sensors", "triggers")
+        for e in info.get(key, [])
+        for m in e["python-modules"]
+    ]
+    modules += info.get("notifications", [])
+    assert modules
+    for module in modules:
+        importlib.import_module(module.rsplit(".", 1)[0] if module.rsplit(".", 1)[1][0].isupper() else module)
