@@ -72,7 +72,9 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
     reads the channel asset's events through the task's ``inlet_events`` (the asset is added to
     ``inlets``), looks only at events recorded since the subscription's creation (minus
     ``clock_skew``), at most ``max_events`` of them per poke, and succeeds when one was delivered by
-    ``hook_id`` (also when the receiver merged it as a duplicate of another subscription's delivery).
+    ``hook_id`` (also when the receiver merged it as a duplicate of another subscription's delivery:
+    such an event can be older than ``since`` by up to the receiver's dedupe window, which the sensor
+    therefore adds to its look-back).
     The matching delivery (event, timestamp, hook, delivery id; not the body) is returned to XCom.
 
     It defaults to ``mode="reschedule"``: no worker slot is held between pokes. It does not defer,
@@ -144,7 +146,12 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         return hook_id.strip(), since, hook_url if isinstance(hook_url, str) else None
 
     def _recent_events(self, context: Context, since: datetime | None) -> list[Any]:
-        floor = since - timedelta(seconds=self.clock_skew) if since is not None else None
+        from airflow_provider_dailybot.webhooks.config import receiver_dedupe_window_seconds
+
+        # The receiver merges a duplicate into the ORIGINAL event (adding the hook id to delivered_by),
+        # which may have been recorded up to the dedupe window before this subscription existed.
+        lookback = self.clock_skew + receiver_dedupe_window_seconds()
+        floor = since - timedelta(seconds=lookback) if since is not None else None
         return recent_asset_events(context, self.asset, since=floor, limit=self.max_events)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:

@@ -1,0 +1,33 @@
+"""Receive DailyBot webhook deliveries on the Airflow api-server and turn them into asset events.
+
+* :mod:`.assets`: channel names and :func:`~.assets.dailybot_webhook_asset`, the asset DAGs schedule on.
+* :mod:`.channels`: the per-channel Variable with accepted secret hashes and subscriptions.
+* :mod:`.config`: receiver options and :func:`~.config.channel_hook_url`, the URL DailyBot posts to.
+* :mod:`.receiver`: the FastAPI app; :mod:`.plugin`: the Airflow plugin that mounts it.
+
+``dailybot_webhook_asset`` and ``channel_hook_url`` are re-exported lazily, so importing this
+package loads nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset
+    from airflow_provider_dailybot.webhooks.config import channel_hook_url
+
+__all__ = ["channel_hook_url", "dailybot_webhook_asset"]
+
+_LAZY = {
+    "dailybot_webhook_asset": "airflow_provider_dailybot.webhooks.assets",
+    "channel_hook_url": "airflow_provider_dailybot.webhooks.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,419 @@
+"""The DailyBot webhook receiver: a FastAPI app that the plugin mounts at ``/dailybot`` on the api-server.
+
+Routes (relative to the mount point):
+
+``POST /webhooks/{channel}``
+    One DailyBot delivery. Authenticated by the ``X-BEARER`` header against the SHA-256 hashes stored
+    for the channel (see :mod:`.channels`), *before* the body is read. A valid delivery becomes an
+    asset event on :func:`~.assets.dailybot_webhook_asset` of the channel, recorded through
+    ``AssetManager.register_asset_change`` exactly like ``POST /api/v2/assets/events``; the answer is
+    ``202 {"delivery_id": ..., "duplicate": false}``.
+``GET /health``
+    ``{"status": "ok"}``: the receiver is mounted. Reveals no channel and no secret.
+
+Answers: 401 for a missing or wrong bearer and for unknown or malformed channel names (the same
+answer, so channels cannot be probed); 413 for a body over ``[dailybot] receiver_max_body_bytes``
+(by ``Content-Length`` or while streaming); 400 for malformed JSON or a JSON value that is not a
+DailyBot envelope; 404 when no DAG declares the channel's asset. Nothing is recorded in any of these
+cases.
+
+Duplicates: a delivery with the same event, event timestamp and body as one recorded on the same
+channel within ``[dailybot] receiver_dedupe_window_seconds`` (for instance the same event sent by
+two subscriptions while a secret is rotated) is not recorded again. It is answered with the original
+``delivery_id`` and ``"duplicate": true``, and its hook id is appended to the original event's
+``extra["delivered_by"]``. The lookup is a database query (``extra["dedupe_key"]``), serialised per
+key with a PostgreSQL advisory lock (a MySQL named lock; SQLite's single writer lock), so it holds
+across several api-server worker processes.
+
+This module imports FastAPI at import time but no Airflow model: SQLAlchemy models, the asset manager
+and the session factory are imported inside the functions that run in the thread pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from airflow_provider_dailybot.webhooks.assets import is_valid_channel_name, webhook_asset_name, webhook_asset_uri
+from airflow_provider_dailybot.webhooks.channels import ChannelState, MetadataChannelStore, variable_key
+from airflow_provider_dailybot.webhooks.config import (
+    CHANNEL_PATH_TEMPLATE,
+    receiver_dedupe_window_seconds,
+    receiver_max_body_bytes,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+#: Key of the receiver-assigned delivery id in ``AssetEvent.extra``.
+DELIVERY_ID_KEY = "delivery_id"
+#: Key of the duplicate-detection key in ``AssetEvent.extra``.
+DEDUPE_KEY = "dedupe_key"
+#: Key of the list of hook ids that delivered the event in ``AssetEvent.extra``.
+DELIVERED_BY_KEY = "delivered_by"
+
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+_MAX_TIMESTAMP_TEXT = 64
+# First argument of the two-key form of pg_advisory_xact_lock; that key space never overlaps with the
+# single-bigint locks Airflow itself takes. The value spells "DBot".
+_PG_LOCK_NAMESPACE = 0x44426F74
+_MYSQL_LOCK_TIMEOUT_SECONDS = 30
+_UNAUTHORIZED = {"detail": "Missing or invalid X-BEARER for this webhook channel."}
+
+
+class InvalidDelivery(ValueError):
+    """The request body is not a DailyBot delivery envelope (answered with 400)."""
+
+
+class AssetNotDeclared(LookupError):
+    """No DAG declares the channel's asset, so there is nothing to record the delivery on (404)."""
+
+
+@dataclass(frozen=True)
+class RecordedDelivery:
+    """Outcome of recording one delivery.
+
+    :param delivery_id: The delivery id stored in the asset event (the original one for a duplicate).
+    :param duplicate: True when the delivery repeated an already recorded one.
+    :param asset_event_id: Primary key of the asset event.
+    """
+
+    delivery_id: str
+    duplicate: bool
+    asset_event_id: int
+
+
+# -- request parsing (pure) -------------------------------------------------------------------------
+def presented_bearers(headers: Mapping[str, str]) -> list[str]:
+    """Return the candidate secrets in the ``X-BEARER`` header: raw, and without a ``Bearer`` prefix.
+
+    :param headers: The request headers (case-insensitive mapping).
+    """
+    raw = (headers.get("x-bearer") or "").strip()
+    if not raw:
+        return []
+    candidates = [raw]
+    scheme, _, rest = raw.partition(" ")
+    if scheme.lower() == "bearer" and rest.strip():
+        candidates.append(rest.strip())
+    return candidates
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidDelivery(f"the body contains {name}, which is not valid JSON")
+
+
+def parse_delivery(raw: bytes) -> dict[str, Any]:
+    """Parse and check a delivery body; return the envelope as a dict.
+
+    A DailyBot envelope is a JSON object with ``event`` (an event name), ``body`` (an object), and
+    optionally ``event_timestamp`` (epoch seconds or an ISO string, kept as received) and ``hook``
+    (``{"id": ..., "name": ...}``).
+
+    :param raw: The request body.
+    :raises InvalidDelivery: When the body is not such an envelope.
+    """
+    if not raw.strip():
+        raise InvalidDelivery("the request body is empty")
+    try:
+        envelope = json.loads(raw, parse_constant=_reject_constant)
+    except InvalidDelivery:
+        raise
+    except (ValueError, RecursionError):
+        raise InvalidDelivery("the request body is not valid JSON") from None
+    if not isinstance(envelope, dict):
+        raise InvalidDelivery("a DailyBot delivery must be a JSON object")
+    event = envelope.get("event")
+    if not isinstance(event, str) or _EVENT_NAME.fullmatch(event) is None:
+        raise InvalidDelivery("a DailyBot delivery needs an 'event' name such as 'followups.response.completed'")
+    if not isinstance(envelope.get("body"), dict):
+        raise InvalidDelivery("a DailyBot delivery needs a 'body' object")
+    timestamp = envelope.get("event_timestamp")
+    if timestamp is not None and (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, (int, float, str))
+        or (isinstance(timestamp, str) and len(timestamp) > _MAX_TIMESTAMP_TEXT)
+    ):
+        raise InvalidDelivery("'event_timestamp' must be epoch seconds or an ISO 8601 string")
+    hook = envelope.get("hook")
+    if hook is not None:
+        if not isinstance(hook, dict):
+            raise InvalidDelivery("'hook' must be an object with 'id' and 'name'")
+        if hook.get("id") is not None and not isinstance(hook.get("id"), str):
+            raise InvalidDelivery("'hook.id' must be a string")
+        if hook.get("name") is not None and not isinstance(hook.get("name"), str):
+            raise InvalidDelivery("'hook.name' must be a string")
+    return envelope
+
+
+def delivery_dedupe_key(envelope: Mapping[str, Any]) -> str:
+    """Return the duplicate-detection key of an envelope: SHA-256 of its event, event timestamp and body.
+
+    The hook is left out on purpose, so the same event delivered by two subscriptions has one key.
+
+    :param envelope: A parsed envelope (see :func:`parse_delivery`).
+    """
+    identity = {
+        "event": envelope.get("event"),
+        "event_timestamp": envelope.get("event_timestamp"),
+        "body": envelope.get("body"),
+    }
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def build_event_extra(channel: str, envelope: Mapping[str, Any], delivery_id: str) -> dict[str, Any]:
+    """Return the ``AssetEvent.extra`` recorded for a delivery.
+
+    :param channel: The channel the delivery arrived on.
+    :param envelope: The parsed envelope.
+    :param delivery_id: The id the receiver assigned to the delivery.
+    """
+    hook = envelope.get("hook") or {}
+    hook_id = hook.get("id")
+    return {
+        DELIVERY_ID_KEY: delivery_id,
+        DEDUPE_KEY: delivery_dedupe_key(envelope),
+        "channel": channel,
+        "event": envelope["event"],
+        "event_timestamp": envelope.get("event_timestamp"),
+        "hook": {"id": hook_id, "name": hook.get("name")},
+        "body": envelope["body"],
+        DELIVERED_BY_KEY: [hook_id] if hook_id else [],
+    }
+
+
+def _log_safe(value: object, limit: int = 80) -> str:
+    """Return ``value`` as printable text of bounded length, for log lines built from request data."""
+    text = str(value)
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+
+
+# -- database work (runs in the thread pool) -------------------------------------------------------
+def load_channel_state(channel: str) -> ChannelState | None:
+    """Return the state of ``channel`` from Airflow Variables, or None when it is unknown or unreadable.
+
+    :param channel: A syntactically valid channel name.
+    """
+    try:
+        return MetadataChannelStore().load(channel)
+    except ValueError as err:
+        log.error("The Variable %s is not a valid DailyBot channel state: %s", variable_key(channel), err)
+        return None
+
+
+@contextmanager
+def _same_key_lock(session: Session, dedupe_key: str) -> Iterator[None]:
+    """Serialise the duplicate lookup and the insert of deliveries that share ``dedupe_key``.
+
+    PostgreSQL: a transaction-level advisory lock on the key. MySQL: a named lock held on a separate
+    connection until the work is committed. SQLite: a no-op write takes the database write lock at
+    once, so the lookup and the insert run in one write transaction.
+    """
+    bind = session.get_bind()
+    dialect = bind.dialect.name
+    from sqlalchemy import text
+
+    if dialect == "postgresql":
+        key = int.from_bytes(bytes.fromhex(dedupe_key[:8]), "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": _PG_LOCK_NAMESPACE, "key": key})
+        yield
+    elif dialect == "mysql":
+        name = f"dailybot_webhook_{dedupe_key[:40]}"
+        with bind.connect() as lock_conn:  # type: ignore[union-attr]
+            got = lock_conn.execute(
+                text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": _MYSQL_LOCK_TIMEOUT_SECONDS}
+            ).scalar()
+            if got != 1:
+                raise RuntimeError("timed out waiting for the DailyBot delivery lock")
+            try:
+                yield
+            finally:
+                lock_conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+    else:
+        session.execute(text("UPDATE asset_event SET id = id WHERE 1 = 0"))
+        yield
+
+
+def _find_recorded(session: Session, asset_id: int, dedupe_key: str, window_seconds: int) -> Any:
+    from airflow.models.asset import AssetEvent
+    from sqlalchemy import Text, cast, select
+
+    cutoff = datetime.now(tz=timezone.utc) - timedelta(seconds=window_seconds)
+    candidates = session.scalars(
+        select(AssetEvent)
+        .where(
+            AssetEvent.asset_id == asset_id,
+            AssetEvent.timestamp >= cutoff,
+            cast(AssetEvent.extra, Text).like(f"%{dedupe_key}%"),
+        )
+        .order_by(AssetEvent.id)
+        .limit(20)
+    )
+    for event in candidates:
+        if isinstance(event.extra, dict) and event.extra.get(DEDUPE_KEY) == dedupe_key:
+            return event
+    return None
+
+
+def record_delivery(channel: str, extra: dict[str, Any]) -> RecordedDelivery:
+    """Record a delivery as an asset event of the channel's asset, or merge it into the recorded duplicate.
+
+    Runs in a session opened like the api-server's ``SessionDep`` (``create_session(scoped=False)``,
+    committed on success, rolled back on error). Call it from a worker thread, not the event loop.
+
+    :param channel: The channel name.
+    :param extra: The extra built by :func:`build_event_extra`.
+    :raises AssetNotDeclared: When no DAG declares the channel's asset.
+    """
+    from airflow.assets.manager import asset_manager
+    from airflow.models.asset import AssetActive, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import and_, select
+
+    name, uri = webhook_asset_name(channel), webhook_asset_uri(channel)
+    window = receiver_dedupe_window_seconds()
+    with create_session(scoped=False) as session:
+        asset = session.scalar(
+            select(AssetModel)
+            .join(AssetActive, and_(AssetActive.name == AssetModel.name, AssetActive.uri == AssetModel.uri))
+            .where(AssetModel.name == name, AssetModel.uri == uri)
+            .limit(1)
+        )
+        if asset is None:
+            raise AssetNotDeclared(name)
+        with _same_key_lock(session, extra[DEDUPE_KEY]):
+            original = _find_recorded(session, asset.id, extra[DEDUPE_KEY], window) if window else None
+            if original is not None:
+                stored = dict(original.extra)
+                delivered_by = [h for h in stored.get(DELIVERED_BY_KEY) or [] if isinstance(h, str)]
+                hook_id = extra["hook"]["id"]
+                if hook_id and hook_id not in delivered_by:
+                    original.extra = {**stored, DELIVERED_BY_KEY: [*delivered_by, hook_id]}
+                result = RecordedDelivery(str(stored.get(DELIVERY_ID_KEY)), True, original.id)
+            else:
+                event = asset_manager.register_asset_change(
+                    asset=asset, extra=extra, source_is_api=True, session=session
+                )
+                if event is None:  # the asset vanished between the two queries
+                    raise AssetNotDeclared(name)
+                session.flush()
+                result = RecordedDelivery(extra[DELIVERY_ID_KEY], False, event.id)
+            session.commit()
+    return result
+
+
+# -- HTTP --------------------------------------------------------------------------------------------
+def _error(status_code: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status_code)
+
+
+async def _authenticate(channel: str, request: Request) -> bool:
+    """Return True when the request carries a secret the channel accepts. Reads no body."""
+    bearers = presented_bearers(request.headers)
+    state = await run_in_threadpool(load_channel_state, channel) if is_valid_channel_name(channel) else None
+    if state is None:
+        state = ChannelState(channel="unknown")  # same comparison cost as a known channel
+    accepted = False
+    for bearer in bearers or [""]:
+        accepted |= state.accepts(bearer)
+    return accepted and bool(bearers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """Return the body, or None as soon as it grows over ``limit`` bytes."""
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            return None
+    return bytes(received)
+
+
+async def receive_delivery(channel: str, request: Request) -> JSONResponse:
+    """Authenticate, size-check, parse and record one DailyBot delivery.
+
+    :param channel: The channel name from the path.
+    :param request: The incoming request.
+    """
+    if not await _authenticate(channel, request):
+        log.info("Refused a DailyBot delivery on channel %s: missing or unaccepted X-BEARER", _log_safe(channel, 64))
+        return JSONResponse(_UNAUTHORIZED, status_code=401)
+
+    limit = receiver_max_body_bytes()
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            return _error(400, "Invalid Content-Length header.")
+        if int(declared) > limit:
+            return _error(413, f"The delivery is larger than the receiver's limit of {limit} bytes.")
+    raw = await _read_body(request, limit)
+    if raw is None:
+        return _error(413, f"The delivery is larger than the receiver's limit of {limit} bytes.")
+
+    try:
+        envelope = parse_delivery(raw)
+    except InvalidDelivery as err:
+        return _error(400, f"Not a DailyBot delivery: {err}.")
+
+    extra = build_event_extra(channel, envelope, str(uuid.uuid4()))
+    try:
+        recorded = await run_in_threadpool(record_delivery, channel, extra)
+    except AssetNotDeclared:
+        return _error(
+            404,
+            f"No DAG declares the asset of channel {channel!r} ({webhook_asset_name(channel)}, "
+            f"{webhook_asset_uri(channel)}), so the delivery cannot be recorded. Add "
+            f"dailybot_webhook_asset({channel!r}) to a DAG's schedule or inlets, let the dag-processor "
+            "parse it, and have DailyBot retry.",
+        )
+    log.info(
+        "Accepted DailyBot delivery: channel=%s event=%s hook_id=%s delivery_id=%s duplicate=%s",
+        channel,
+        envelope["event"],
+        _log_safe(extra["hook"]["id"]),
+        recorded.delivery_id,
+        recorded.duplicate,
+    )
+    return JSONResponse({"delivery_id": recorded.delivery_id, "duplicate": recorded.duplicate}, status_code=202)
+
+
+async def health() -> dict[str, str]:
+    """Report that the receiver is mounted; reveals no channel and no secret."""
+    return {"status": "ok"}
+
+
+def create_receiver_app() -> FastAPI:
+    """Build the receiver's FastAPI app (no OpenAPI schema, no docs pages)."""
+    app = FastAPI(
+        title="DailyBot webhook receiver",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.add_api_route(
+        CHANNEL_PATH_TEMPLATE, receive_delivery, methods=["POST"], status_code=202, include_in_schema=False
+    )
+    app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
+    return app
+
+
+@cache
+def get_receiver_app() -> FastAPI:
+    """Return the receiver app of this process (built on first use)."""
+    return create_receiver_app()
