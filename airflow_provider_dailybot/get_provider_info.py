@@ -51,6 +51,40 @@ CONN_FIELDS: dict[str, Any] = {
 }
 
 
+#: The ``[dailybot]`` configuration section (shown by ``airflow config list``); read by
+#: :mod:`airflow_provider_dailybot.webhooks.config`, which applies the same defaults when it is absent.
+CONFIG: dict[str, Any] = {
+    "dailybot": {
+        "description": "DailyBot webhook receiver mounted on the api-server at /dailybot.",
+        "options": {
+            "receiver_base_url": {
+                "description": "Public base URL of the receiver, as DailyBot reaches it. Default: "
+                "[api] base_url followed by /dailybot.",
+                "version_added": "0.1.0",
+                "type": "string",
+                "example": "https://airflow.example.com/dailybot",
+                "default": None,
+            },
+            "receiver_max_body_bytes": {
+                "description": "Largest delivery body accepted, in bytes; larger requests get 413.",
+                "version_added": "0.1.0",
+                "type": "integer",
+                "example": "1048576",
+                "default": "1048576",
+            },
+            "receiver_dedupe_window_seconds": {
+                "description": "How far back a delivery is compared with recorded ones to detect duplicates; "
+                "0 turns duplicate detection off.",
+                "version_added": "0.1.0",
+                "type": "integer",
+                "example": "600",
+                "default": "600",
+            },
+        },
+    }
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     """Return the provider description consumed by Airflow's ``ProvidersManager``."""
     return {
@@ -78,6 +112,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {"integration-name": "DailyBot", "python-modules": ["airflow_provider_dailybot.sensors.webhook_delivery"]}
         ],
+        "config": CONFIG,
         "connection-types": [
             {
                 "connection-type": "dailybot",
