@@ -368,7 +368,10 @@ class MetadataChannelStore(_VariableChannelStore):
     def _get(self, key: str) -> str | None:
         from airflow.models.variable import Variable
 
-        return Variable.get(key, default_var=None)
+        # get_variable_from_secrets reads the server-side secrets backends (environment, metastore, custom)
+        # directly. Variable.get would detour through the Task SDK whenever *any* thread of the process
+        # runs a task in-process (dag.test()), which on Airflow 3.1 races with that task's own calls.
+        return Variable.get_variable_from_secrets(key=key)
 
     def _set(self, key: str, value: str, description: str) -> None:
         from airflow.models.variable import Variable
