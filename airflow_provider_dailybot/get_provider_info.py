@@ -105,6 +105,9 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "DailyBot",
                 "python-modules": [
                     "airflow_provider_dailybot.operators.webhook_subscription",
+                    "airflow_provider_dailybot.operators.message",
+                    "airflow_provider_dailybot.operators.kudos",
+                    "airflow_provider_dailybot.operators.export",
                     "airflow_provider_dailybot.task_groups.webhook_rotation",
                 ],
             }
@@ -112,6 +115,13 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {"integration-name": "DailyBot", "python-modules": ["airflow_provider_dailybot.sensors.webhook_delivery"]}
         ],
+        "triggers": [
+            {
+                "integration-name": "DailyBot",
+                "python-modules": ["airflow_provider_dailybot.triggers.checkin_responses"],
+            }
+        ],
+        "notifications": ["airflow_provider_dailybot.notifications.dailybot.DailyBotNotifier"],
         "config": CONFIG,
         "connection-types": [
             {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 import requests
 from airflow.sdk import BaseHook
@@ -29,6 +32,16 @@ from airflow_provider_dailybot.exceptions import (
     format_error_message,
 )
 from airflow_provider_dailybot.get_provider_info import UI_FIELD_BEHAVIOUR
+from airflow_provider_dailybot.resources import (
+    as_date,
+    build_kudos_payload,
+    build_message_payload,
+    date_range,
+    resource_id,
+    same_origin,
+    split_page,
+    validate_identifier,
+)
 from airflow_provider_dailybot.retries import RetryPolicy, parse_retry_after
 
 WEBHOOK_SUBSCRIPTION_PATH = "webhook-subscription/"
@@ -522,6 +535,316 @@ class DailyBotHook(BaseHook):
         )
         return body if isinstance(body, dict) else {}
 
+    # -- lists, messages and kudos ----------------------------------------------------------------
+
+    #: Which check-in responses path answered last ("checkins" or the legacy "followups").
+    _checkin_responses_form: str | None = None
+
+    def paginate(self, path: str, *, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Yield every item of a DailyBot list endpoint, following its ``next`` links.
+
+        Accepts DailyBot's envelope (``{"count", "next", "previous", "results"}``) and bare lists
+        (``/v1/teams/``, ``/v1/forms/``); a null, ``false`` or empty ``next`` ends the list. Both
+        pagination styles work (``limit``/``offset`` and ``page``/``page_size``) because the hook
+        follows the link rather than computing pages. A ``next`` link is followed only when it has
+        the scheme, host and port of the connection's base URL (the API key is sent with every page);
+        a link elsewhere, a link outside the base path or a link seen before (a loop) raises
+        :class:`~airflow_provider_dailybot.exceptions.DailyBotError` instead of returning a partial list.
+
+        Each page is one :meth:`request`, with its timeout and retries. Nothing is sent until the
+        first item is requested.
+
+        :param path: Path relative to the base URL, e.g. ``"users/"``.
+        :param params: Query parameters of the first page (later pages use the ``next`` link's own).
+        """
+        settings = self.settings
+        base_path = urlsplit(settings.base_url).path
+        current_path, current_params = path.lstrip("/"), params
+        current_url = settings.base_url + current_path
+        seen = {_page_key(base_path + current_path, params)}
+        for _ in range(_MAX_PAGES):
+            body = self.request("GET", current_path, params=current_params)
+            url_path = urlsplit(current_url).path
+            try:
+                items, next_url = split_page(body)
+            except ValueError as err:
+                raise _pagination_error(url_path, f"unexpected list response: {err}") from None
+            yield from items
+            if next_url is None:
+                return
+            current_url = urljoin(current_url, next_url)
+            parts = urlsplit(current_url)
+            if not same_origin(current_url, settings.base_url):
+                raise _pagination_error(
+                    url_path,
+                    f"refused to follow a 'next' link to another origin ({parts.scheme}://{parts.netloc}); "
+                    "the API key is only sent to the connection's base URL",
+                )
+            if not parts.path.startswith(base_path):
+                raise _pagination_error(url_path, f"refused to follow a 'next' link outside {base_path}")
+            current_path = parts.path[len(base_path) :]
+            current_params = _query_params(parts.query)
+            key = _page_key(parts.path, current_params)
+            if key in seen:
+                raise _pagination_error(url_path, f"the 'next' links loop back to {parts.path}?{parts.query}")
+            seen.add(key)
+        raise _pagination_error(urlsplit(current_url).path, f"more than {_MAX_PAGES} pages; giving up")
+
+    def _list(self, path: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        return [item for item in self.paginate(path, params=params) if isinstance(item, dict)]
+
+    def _object(self, method: str, path: str, json_body: Any = None) -> dict[str, Any]:
+        result = self.request(method, path, json_body=json_body)
+        return result if isinstance(result, dict) else {}
+
+    def list_users(self, *, include_email: bool = False, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Return the organization's users (``GET /v1/users/``, every page).
+
+        :param include_email: Ask for ``email`` (DailyBot only sends it to admins and managers).
+        :param params: Further query parameters.
+        """
+        query = dict(params or {})
+        if include_email:
+            query["include_email"] = "true"
+        return self._list("users/", query or None)
+
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        """Return one user (``GET /v1/users/<uuid>/``).
+
+        :param user_id: The user's UUID.
+        """
+        return self._object("GET", f"users/{quote(validate_identifier(user_id, 'user_id'), safe='')}/")
+
+    def list_teams(self, *, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Return the teams the key's owner may see (``GET /v1/teams/``; envelope or bare list).
+
+        :param params: Query parameters.
+        """
+        return self._list("teams/", params)
+
+    def list_team_members(self, team_id: str) -> list[dict[str, Any]]:
+        """Return a team's members as user objects (``GET /v1/teams/<uuid>/members/``).
+
+        :param team_id: The team's UUID.
+        """
+        team = validate_identifier(team_id, "team_id")
+        return self._list(f"teams/{quote(team, safe='')}/members/", None)
+
+    def list_checkins(
+        self, *, include_archived: bool = False, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the check-ins the key's owner may see (``GET /v1/checkins/``); they carry ``id``, not ``uuid``.
+
+        :param include_archived: Include archived check-ins.
+        :param params: Further query parameters (``search``, ``labels`` …).
+        """
+        query = dict(params or {})
+        if include_archived:
+            query["include_archived"] = "true"
+        return self._list("checkins/", query or None)
+
+    def iter_checkin_responses(
+        self,
+        checkin_id: str,
+        *,
+        date_start: Any,
+        date_end: Any,
+        user: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield a check-in's responses of an inclusive date range, page after page.
+
+        Reads ``GET /v1/checkins/<id>/responses/`` and falls back to the legacy
+        ``GET /v1/followups/<id>/responses/`` when the first answers 404 (older DailyBot
+        deployments); the path that worked is tried first next time. Both 404 raise the first
+        :class:`~airflow_provider_dailybot.exceptions.DailyBotNotFoundError`. The arguments are
+        validated at once, before any request.
+
+        :param checkin_id: The check-in's ``id`` (check-ins have no ``uuid``).
+        :param date_start: First day: a ``date``, ``datetime`` or ``YYYY-MM-DD`` string.
+        :param date_end: Last day, inclusive.
+        :param user: Only this participant's responses (a user UUID; admins and managers only).
+        :param params: Further query parameters (e.g. ``search``).
+        """
+        checkin = validate_identifier(checkin_id, "checkin_id")
+        start, end = date_range(date_start, date_end)
+        query = dict(params or {})
+        query.update(date_start=start, date_end=end)
+        if user is not None:
+            query["user"] = validate_identifier(user, "user")
+        return self._iter_checkin_responses(quote(checkin, safe=""), query)
+
+    def _iter_checkin_responses(self, checkin: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        forms = ["checkins", "followups"]
+        if self._checkin_responses_form == "followups":
+            forms.reverse()
+        first_error: DailyBotNotFoundError | None = None
+        for form in forms:
+            pages = self.paginate(f"{form}/{checkin}/responses/", params=query)
+            try:
+                first = next(pages, None)
+            except DailyBotNotFoundError as err:
+                first_error = first_error or err
+                continue
+            if form == "followups":
+                self.log.info("DailyBot check-in responses of %s read from the legacy followups path", checkin)
+            self._checkin_responses_form = form
+            if first is not None:
+                yield from (item for item in itertools.chain([first], pages) if isinstance(item, dict))
+            return
+        assert first_error is not None
+        raise first_error
+
+    def list_checkin_responses(self, checkin_id: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Return a check-in's responses of an inclusive date range, every page read.
+
+        :param checkin_id: The check-in's ``id``.
+        :param kwargs: ``date_start``, ``date_end`` (required), ``user``, ``params``: see
+            :meth:`iter_checkin_responses`.
+        """
+        return list(self.iter_checkin_responses(checkin_id, **kwargs))
+
+    def list_forms(
+        self, *, include_archived: bool = False, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the organization's forms (``GET /v1/forms/``; a bare list or an envelope).
+
+        :param include_archived: Include archived forms.
+        :param params: Further query parameters (``include=questions``, ``search`` …).
+        """
+        query = dict(params or {})
+        if include_archived:
+            query["include_archived"] = "true"
+        return self._list("forms/", query or None)
+
+    def iter_form_responses(
+        self,
+        form_id: str,
+        *,
+        date_from: Any = None,
+        date_to: Any = None,
+        all_responses: bool = True,
+        state: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield a form's responses (``GET /v1/forms/<uuid>/responses/``), page after page.
+
+        DailyBot returns only the caller's own responses unless ``all=true`` is sent, which needs
+        the form's owner or an admin; this method sends it by default.
+
+        :param form_id: The form's UUID.
+        :param date_from: First day (inclusive), optional.
+        :param date_to: Last day (inclusive), optional.
+        :param all_responses: Ask for every respondent's responses (``all=true``).
+        :param state: Only responses in this approval state.
+        :param params: Further query parameters.
+        """
+        form = validate_identifier(form_id, "form_id")
+        query = dict(params or {})
+        if date_from is not None and date_to is not None:
+            query["date_from"], query["date_to"] = date_range(date_from, date_to)
+        elif date_from is not None:
+            query["date_from"] = as_date(date_from, "date_from").isoformat()
+        elif date_to is not None:
+            query["date_to"] = as_date(date_to, "date_to").isoformat()
+        if not isinstance(all_responses, bool):
+            raise TypeError(f"all_responses must be a bool, got {all_responses!r}")
+        if all_responses:
+            query["all"] = "true"
+        if state is not None:
+            query["state"] = validate_identifier(state, "state")
+        pages = self.paginate(f"forms/{quote(form, safe='')}/responses/", params=query or None)
+        return (item for item in pages if isinstance(item, dict))
+
+    def list_form_responses(self, form_id: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Return a form's responses, every page read.
+
+        :param form_id: The form's UUID.
+        :param kwargs: ``date_from``, ``date_to``, ``all_responses``, ``state``, ``params``: see
+            :meth:`iter_form_responses`.
+        """
+        return list(self.iter_form_responses(form_id, **kwargs))
+
+    def send_message(
+        self,
+        *,
+        message: str,
+        target_users: str | list[str] | None = None,
+        target_teams: str | list[str] | None = None,
+        target_channels: Any = None,
+        buttons: list[dict[str, Any]] | None = None,
+        image_url: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send a bot message to users, teams and/or channels (``POST /v1/send-message/``).
+
+        Sent once, like every POST of this hook: a timeout, a dropped connection or a 5xx after the
+        request went out is raised without retry, because DailyBot may have delivered the message
+        and a retry would post it twice. A 429 and a refused connection (nothing sent) are retried.
+
+        :param message: The text.
+        :param target_users: User UUIDs (or emails/chat ids); one string or a list.
+        :param target_teams: Team UUIDs; one string or a list.
+        :param target_channels: Channel ids or ``{"id", "thread"}`` objects; one or a list.
+        :param buttons: Up to 25 button objects, each with a ``label``.
+        :param image_url: An https image URL.
+        :param extra: Further body fields (``platform_settings``, ``metadata`` …).
+        :return: DailyBot's answer, e.g. ``{"bot_message_id": ...}``.
+        """
+        payload = build_message_payload(
+            message=message,
+            target_users=target_users,
+            target_teams=target_teams,
+            target_channels=target_channels,
+            buttons=buttons,
+            image_url=image_url,
+            extra=extra,
+        )
+        answer = self._object("POST", "send-message/", payload)
+        self.log.info(
+            "Sent a DailyBot message (%s) to %d user(s), %d team(s) and %d channel(s)",
+            answer.get("bot_message_id") or "no id returned",
+            len(payload.get("target_users", [])),
+            len(payload.get("target_teams", [])),
+            len(payload.get("target_channels", [])),
+        )
+        return answer
+
+    def give_kudos(
+        self,
+        *,
+        receivers: str | list[str],
+        content: str,
+        is_anonymous: bool = False,
+        by_dailybot: bool = False,
+        company_value: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Give kudos to users (``POST /v1/kudos/``); returns the kudos DailyBot created.
+
+        Sent once (see :meth:`send_message`): an ambiguous failure is raised, not retried. At the
+        organization's daily kudos limit DailyBot answers 406, raised as
+        :class:`~airflow_provider_dailybot.exceptions.DailyBotApiError`.
+
+        :param receivers: User UUIDs; one string or a list.
+        :param content: The kudos text.
+        :param is_anonymous: Hide the giver.
+        :param by_dailybot: Give the kudos as the DailyBot bot.
+        :param company_value: A company value the kudos celebrates.
+        :param extra: Further body fields.
+        """
+        payload = build_kudos_payload(
+            receivers=receivers,
+            content=content,
+            is_anonymous=is_anonymous,
+            by_dailybot=by_dailybot,
+            company_value=company_value,
+            extra=extra,
+        )
+        answer = self._object("POST", "kudos/", payload)
+        self.log.info("Gave DailyBot kudos %s to %d user(s)", resource_id(answer) or "?", len(payload["receivers"]))
+        return answer
+
 
 def _request_was_sent(exc: requests.RequestException) -> bool:
     """Return False only when the connection failed before any byte of the request left."""
@@ -566,3 +889,82 @@ def _text_summary(text: str) -> str | None:
         text = title.group(1)
     text = " ".join(_HTML_TAG.sub(" ", text).split())
     return text[:200] or None
+
+
+#: Upper bound of pages one :meth:`DailyBotHook.paginate` call follows.
+_MAX_PAGES = 10_000
+
+
+def _query_params(query: str) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, values in parse_qs(query, keep_blank_values=True).items():
+        params[key] = values[0] if len(values) == 1 else values
+    return params
+
+
+def _page_key(path: str, params: dict[str, Any] | None) -> str:
+    pairs = sorted((str(k), str(v)) for k, v in (params or {}).items())
+    return path + "?" + urlencode(pairs)
+
+
+def _pagination_error(path: str, detail: str) -> DailyBotError:
+    message = format_error_message(method="GET", path=path, status_code=None, code=None, detail=detail)
+    return DailyBotError(message, method="GET", path=path, detail=detail)
+
+
+async def async_dailybot_hook(
+    dailybot_conn_id: str = DailyBotHook.default_conn_name, **hook_kwargs: Any
+) -> DailyBotHook:
+    """Return a :class:`DailyBotHook` whose connection was read without blocking the event loop.
+
+    For coroutines (triggers, async notifiers): the connection and its extras are read with
+    Airflow's async accessors (``aget_connection`` / ``aextra_dejson`` on Airflow 3.3.2+; the
+    ``common.compat`` helpers, which use a worker thread, before), so the hook's own ``settings``
+    never call the synchronous ones. Its requests are still synchronous: call them through
+    ``asyncio.to_thread``.
+
+    :param dailybot_conn_id: Airflow connection id of type ``dailybot``.
+    :param hook_kwargs: Further :class:`DailyBotHook` arguments (``timeout``, ``max_attempts`` …).
+    """
+    hook = DailyBotHook(dailybot_conn_id, **hook_kwargs)
+    conn = await _aget_connection(dailybot_conn_id)
+    extra = await _aextra_dejson(conn)
+    view = SimpleNamespace(
+        conn_id=dailybot_conn_id, password=conn.password, host=conn.host, port=conn.port, extra_dejson=extra
+    )
+    if conn.password:
+        await _amask_secret(conn.password)
+    hook.__dict__["settings"] = DailyBotConnectionSettings.from_connection(
+        view, timeout=hook._timeout, max_attempts=hook._max_attempts
+    )
+    return hook
+
+
+async def _aget_connection(conn_id: str) -> Any:
+    try:
+        from airflow.providers.common.compat.connection import get_async_connection
+    except ImportError:  # common.compat is optional; same strategy as its helper
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(DailyBotHook.get_connection)(conn_id)
+    return await get_async_connection(conn_id, hook=DailyBotHook)
+
+
+async def _aextra_dejson(conn: Any) -> dict[str, Any]:
+    if hasattr(conn, "aextra_dejson"):  # Airflow 3.3.2+
+        return dict(await conn.aextra_dejson() or {})
+    from asgiref.sync import sync_to_async
+
+    return dict(await sync_to_async(lambda: conn.extra_dejson)() or {})
+
+
+async def _amask_secret(secret: str) -> None:
+    from airflow.sdk import log as sdk_log
+
+    amask_secret = getattr(sdk_log, "amask_secret", None)  # Airflow 3.3+
+    if amask_secret is not None:
+        await amask_secret(secret)
+        return
+    from asgiref.sync import sync_to_async  # before 3.3: the sync call, from a worker thread
+
+    await sync_to_async(sdk_log.mask_secret)(secret)

@@ -35,12 +35,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
 from airflow_provider_dailybot import __version__
 from airflow_provider_dailybot.events import validate_event_names, validate_uuids
+from airflow_provider_dailybot.testing import seed
 from airflow_provider_dailybot.testing.samples import make_envelope, sample_body
 
 log = logging.getLogger("airflow_provider_dailybot.testing")
@@ -66,13 +67,56 @@ _SWITCH_DEFAULTS: dict[str, Any] = {
     "create_id_key": "id",
     "delete_forms": set(DELETE_FORMS),
     "deliver_samples": True,
+    "pagination_style": "limit_offset",
+    "default_page_size": 50,
+    "teams_bare_list": False,
+    "legacy_checkin_responses": False,
+    "kudos_daily_limit": 0,
+}
+#: Values of the ``pagination_style`` switch: DRF's ``LimitOffsetPagination`` or ``PageNumberPagination``.
+PAGINATION_STYLES = ("limit_offset", "page")
+#: DailyBot's caps: ``limit`` up to 250, ``page_size`` up to 100 (``dailybot-api.md`` §2.4).
+MAX_LIMIT = 250
+MAX_PAGE_SIZE = 100
+MAX_BUTTONS = 25
+CHECKIN_COMPLETED = "followups.response.completed"
+_MESSAGE_FIELDS = frozenset({"message", "target_users", "target_teams", "target_channels", "buttons"})
+_DATA_ROUTES: dict[str, tuple[str, ...]] = {
+    "users": ("GET",),
+    "user": ("GET",),
+    "teams": ("GET",),
+    "team": ("GET",),
+    "team_members": ("GET",),
+    "checkins": ("GET",),
+    "followups": ("GET",),
+    "checkin": ("GET",),
+    "checkin_responses": ("GET",),
+    "followup_responses": ("GET",),
+    "forms": ("GET",),
+    "form_responses": ("GET",),
+    "send_message": ("POST",),
+    "kudos": ("GET", "POST"),
 }
 _ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/v1/me/?$"), "me"),
     (re.compile(r"^/v1/webhook-subscription/?$"), "hooks"),
     (re.compile(r"^/v1/webhook-subscription/sample/?$"), "sample"),
     (re.compile(r"^/v1/webhook-subscription/(?P<arg>[^/]+)/?$"), "hook"),
-    (re.compile(r"^/_fake/(?P<arg>emit|state|faults|delivery-faults|switches|reset)/?$"), "control"),
+    (re.compile(r"^/v1/users/?$"), "users"),
+    (re.compile(r"^/v1/users/(?P<arg>[^/]+)/?$"), "user"),
+    (re.compile(r"^/v1/teams/?$"), "teams"),
+    (re.compile(r"^/v1/teams/(?P<arg>[^/]+)/?$"), "team"),
+    (re.compile(r"^/v1/teams/(?P<arg>[^/]+)/members/?$"), "team_members"),
+    (re.compile(r"^/v1/checkins/?$"), "checkins"),
+    (re.compile(r"^/v1/followups/?$"), "followups"),
+    (re.compile(r"^/v1/checkins/(?P<arg>[^/]+)/?$"), "checkin"),
+    (re.compile(r"^/v1/checkins/(?P<arg>[^/]+)/responses/?$"), "checkin_responses"),
+    (re.compile(r"^/v1/followups/(?P<arg>[^/]+)/responses/?$"), "followup_responses"),
+    (re.compile(r"^/v1/forms/?$"), "forms"),
+    (re.compile(r"^/v1/forms/(?P<arg>[^/]+)/responses/?$"), "form_responses"),
+    (re.compile(r"^/v1/send-message/?$"), "send_message"),
+    (re.compile(r"^/v1/kudos/?$"), "kudos"),
+    (re.compile(r"^/_fake/(?P<arg>emit|state|faults|delivery-faults|switches|reset|checkin-responses)/?$"), "control"),
 )
 _CONTROL_METHODS = {
     "emit": ("POST",),
@@ -81,6 +125,7 @@ _CONTROL_METHODS = {
     "delivery-faults": ("POST",),
     "switches": ("GET", "POST"),
     "reset": ("POST",),
+    "checkin-responses": ("POST",),
 }
 _DRF_ERRORS: dict[int, tuple[str, str]] = {
     400: ("Invalid input.", "invalid"),
@@ -667,6 +712,15 @@ class FakeDailyBotServer:
         self.create_id_key: str = "id"
         self.delete_forms: set[str] = set(DELETE_FORMS)
         self.deliver_samples: bool = True
+        self.pagination_style: str = "limit_offset"
+        self.default_page_size: int = 50
+        self.teams_bare_list: bool = False
+        self.legacy_checkin_responses: bool = False
+        self.kudos_daily_limit: int = 0
+        self._org = seed.seed_organisation(owner_name=user_full_name, organization_name=organization_name)
+        self._messages: list[dict[str, Any]] = []
+        self._kudos_given: list[dict[str, Any]] = []
+        self._kudos_seq = 0
         self._switches_at_start: dict[str, Any] = copy.deepcopy(_SWITCH_DEFAULTS)
         self._lock = threading.RLock()
         self._delivered = threading.Condition(self._lock)
@@ -780,8 +834,15 @@ class FakeDailyBotServer:
             return copy.deepcopy(self._deliveries)
 
     def reset(self) -> None:
-        """Drop subscriptions, logs and faults; restore the switches to their values at :meth:`start`."""
+        """Drop subscriptions, logs, faults, messages and kudos; restore the seeded data and the switches.
+
+        The switches get the values they had at :meth:`start`.
+        """
         with self._lock:
+            self._org = seed.seed_organisation(owner_name=self.user_full_name, organization_name=self.organization_name)
+            self._messages.clear()
+            self._kudos_given.clear()
+            self._kudos_seq = 0
             self._hooks.clear()
             self._requests.clear()
             self._deliveries.clear()
@@ -789,6 +850,103 @@ class FakeDailyBotServer:
             self._delivery_faults.clear()
             for name, value in self._switches_at_start.items():
                 setattr(self, name, copy.deepcopy(value))
+
+    @property
+    def organisation(self) -> seed.FakeOrganisation:
+        """A deep copy of the organisation the server serves: users, teams, check-ins, forms, responses."""
+        with self._lock:
+            return copy.deepcopy(self._org)
+
+    @property
+    def sent_messages(self) -> list[dict[str, Any]]:
+        """Copies of the messages accepted by ``POST /v1/send-message/``, oldest first.
+
+        Each is ``{"bot_message_id", "message", "target_users", "target_teams", "target_channels",
+        "buttons", "extra", "sent_at"}`` (``extra``: any other body field).
+        """
+        with self._lock:
+            return copy.deepcopy(self._messages)
+
+    @property
+    def kudos(self) -> list[dict[str, Any]]:
+        """Copies of the kudos created by ``POST /v1/kudos/``, oldest first (as the API returned them)."""
+        with self._lock:
+            return copy.deepcopy(self._kudos_given)
+
+    def checkin_responses(
+        self, checkin_id: str = seed.CHECKIN_ID, date_start: str = "0000-00-00", date_end: str = "9999-99-99"
+    ) -> list[dict[str, Any]]:
+        """Copies of a check-in's responses in an inclusive ``YYYY-MM-DD`` range, in the API's order.
+
+        :param checkin_id: The check-in's id (default: the seeded *Daily Standup*).
+        :param date_start: First ``response_date``.
+        :param date_end: Last ``response_date``.
+        """
+        with self._lock:
+            rows = self._org.checkin_responses.get(checkin_id, [])
+            return copy.deepcopy([r for r in rows if date_start <= r["response_date"] <= date_end])
+
+    def add_checkin_response(
+        self,
+        *,
+        user_id: str = seed.GRACE,
+        checkin_id: str = seed.CHECKIN_ID,
+        response_date: str | None = None,
+        done: str = "Finished the demo",
+        plan: str = "Working on the next demo",
+        blocker: str | None = None,
+        deliver: bool = True,
+    ) -> dict[str, Any]:
+        """Append a new check-in response (a "new standup") and deliver ``followups.response.completed``.
+
+        The delivery goes to every subscription to that event whose ``subscribed_objects`` is empty
+        or names the check-in, in this thread (see :meth:`deliveries`).
+
+        :param user_id: The respondent's UUID (a seeded user).
+        :param checkin_id: The check-in's id.
+        :param response_date: The day, ``YYYY-MM-DD``; defaults to today (UTC).
+        :param done: Answer to "What did you complete yesterday?".
+        :param plan: Answer to "What are you planning to work on today?".
+        :param blocker: A blocker (``has_issue`` becomes true), or ``None``.
+        :param deliver: Deliver the webhook event.
+        :return: A copy of the new response.
+        """
+        day = response_date or time.strftime("%Y-%m-%d", time.gmtime())
+        if not _is_iso_day(day):
+            raise ValueError(f"response_date must be YYYY-MM-DD, got {response_date!r}")
+        with self._lock:
+            user = self._org.user(user_id)
+            checkin = self._org.checkin(checkin_id)
+            if user is None or checkin is None:
+                raise ValueError(
+                    f"unknown {'user' if user is None else 'check-in'}: {user_id if user is None else checkin_id}"
+                )
+            response = seed.checkin_response(
+                user,
+                response_id=str(uuid.uuid4()),
+                response_date=day,
+                created_at=seed.now_iso(),
+                done=done,
+                plan=plan,
+                blocker=blocker,
+                checkin_id=checkin_id,
+                checkin_name=checkin["name"],
+            )
+            rows = self._org.checkin_responses.setdefault(checkin_id, [])
+            rows.append(response)
+            rows.sort(key=lambda r: (r["response_date"], r["created_at"]))
+            hooks = [
+                hook
+                for hook in self._hooks.values()
+                if CHECKIN_COMPLETED in hook.public.subscriptions
+                and (not hook.public.subscribed_objects or checkin_id in hook.public.subscribed_objects)
+            ]
+        if deliver:
+            body = {k: v for k, v in response.items() if k != "response_date"}
+            timestamp = time.time()
+            for hook in hooks:
+                self._deliver(hook, CHECKIN_COMPLETED, body, timestamp, sample=False)
+        return copy.deepcopy(response)
 
     # ----------------------------------------------------------------- faults
 
@@ -1010,17 +1168,22 @@ class FakeDailyBotServer:
                     "plan_free_api_keys_forbidden",
                     upgrade_url=UPGRADE_URL,
                 )
-            allowed = {
-                "me": ("GET",),
-                "hooks": ("POST", "DELETE"),
-                "sample": ("POST",),
-                "hook": ("DELETE",) if "path" in self.delete_forms else (),
-            }[route]
+            allowed = (
+                _DATA_ROUTES.get(route)
+                or {
+                    "me": ("GET",),
+                    "hooks": ("POST", "DELETE"),
+                    "sample": ("POST",),
+                    "hook": ("DELETE",) if "path" in self.delete_forms else (),
+                }[route]
+            )
         method = "GET" if request.method == "HEAD" else request.method
         if method not in allowed:
             return _method_not_allowed(request.method, allowed)
         if route == "control":
             return self._control(arg, request)
+        if route in _DATA_ROUTES:
+            return self._data(route, arg, request)
         if route != "me" and not self.org_admin:
             return _error(
                 403,
@@ -1157,6 +1320,225 @@ class FakeDailyBotServer:
             return _invalid({key: [message]})
         return _json(200, make_envelope(name, hook_id=SAMPLE_HOOK_ID, hook_name="Sample"))
 
+    # ----------------------------------------------------------------- organisation data (users … kudos)
+
+    def _data(self, route: str, arg: str, request: _Request) -> _Response:
+        """Serve the read endpoints of the seeded organisation and the two actions."""
+        if route == "send_message":
+            return self._send_message(request)
+        if route == "kudos" and request.method == "POST":
+            return self._give_kudos(request)
+        with self._lock:
+            org = self._org
+            if route == "users":
+                with_email = request.query.get("include_email", "").lower() == "true"
+                return self._page(request, [_user_json(u, with_email) for u in org.users])
+            if route == "user":
+                user = org.user(arg)
+                return _json(200, _user_json(user, True)) if user else _not_found()
+            if route == "teams":
+                teams = [_team_json(t, bare=self.teams_bare_list) for t in org.teams]
+                return self._page(request, teams, bare=self.teams_bare_list)
+            if route in ("team", "team_members"):
+                team = org.team(arg)
+                if team is None:
+                    return _not_found()
+                if route == "team":
+                    return _json(200, _team_json(team, bare=True))
+                members = [_user_json(u, False) for u in org.users if u["uuid"] in team["member_uuids"]]
+                return self._page(request, members, bare=self.teams_bare_list)
+            if route in ("checkins", "followups"):
+                return self._page(request, [{k: v for k, v in c.items() if k != "participants"} for c in org.checkins])
+            if route == "checkin":
+                checkin = org.checkin(arg)
+                return _json(200, checkin) if checkin else _not_found()
+            if route in ("checkin_responses", "followup_responses"):
+                if route == "checkin_responses" and self.legacy_checkin_responses:
+                    return _not_found()
+                return self._checkin_responses(arg, request)
+            if route == "forms":
+                return _json(200, copy.deepcopy(org.forms))  # a flat array, as DailyBot documents it
+            if route == "form_responses":
+                return self._form_responses(arg, request)
+            return self._page(request, self._kudos_given)
+
+    def _checkin_responses(self, checkin_id: str, request: _Request) -> _Response:
+        if self._org.checkin(checkin_id) is None:
+            return _not_found()
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        start, end = request.query.get("date_start") or today, request.query.get("date_end") or today
+        if not (_is_iso_day(start) and _is_iso_day(end)) or end < start:
+            return _error(400, "date_start and date_end must be YYYY-MM-DD, date_start first.", "invalid_date_range")
+        user = request.query.get("user")
+        rows = [
+            r
+            for r in self._org.checkin_responses.get(checkin_id, [])
+            if start <= r["response_date"] <= end and (not user or r["user"]["uuid"] == user)
+        ]
+        return self._page(request, rows)
+
+    def _form_responses(self, form_id: str, request: _Request) -> _Response:
+        if self._org.form(form_id) is None:
+            return _not_found()
+        query = request.query
+        start, end = query.get("date_from") or "0000-00-00", query.get("date_to") or "9999-99-99"
+        everyone = query.get("all", "").lower() == "true"
+        owner = seed.owner_uuid(self.user_full_name)
+        rows = [
+            r
+            for r in self._org.form_responses.get(form_id, [])
+            if start <= r["created_at"][:10] <= end and (everyone or r["user"]["uuid"] == owner)
+        ]
+        return self._page(request, rows)
+
+    def _page(self, request: _Request, items: list[dict[str, Any]], *, bare: bool = False) -> _Response:
+        """Answer a list: a bare array, or DRF's envelope paginated in the server's ``pagination_style``."""
+        items = copy.deepcopy(items)
+        if bare:
+            return _json(200, items)
+        query, total = dict(request.query), len(items)
+        if self.pagination_style == "page":
+            size = min(_positive_int(query.get("page_size"), self.default_page_size), MAX_PAGE_SIZE)
+            page_text = query.get("page", "1")
+            page = int(page_text) if page_text.isdigit() else 0  # DRF answers "Invalid page." below
+            if page < 1 or (page > 1 and (page - 1) * size >= total):
+                return _error(404, "Invalid page.", "not_found")
+            start, stop = (page - 1) * size, page * size
+            next_query = {**query, "page": str(page + 1), "page_size": str(size)} if stop < total else None
+            previous_query = {**query, "page": str(page - 1), "page_size": str(size)} if page > 1 else None
+        else:
+            size = min(_positive_int(query.get("limit"), self.default_page_size), MAX_LIMIT)
+            start = _positive_int(query.get("offset"), 0, minimum=0)
+            stop = start + size
+            next_query = {**query, "limit": str(size), "offset": str(stop)} if stop < total else None
+            previous_query = {**query, "limit": str(size), "offset": str(max(0, start - size))} if start else None
+        origin = (
+            f"{'https' if self.ssl_context else 'http'}://{request.headers.get('host') or self.url.split('://')[1]}"
+        )
+        return _json(
+            200,
+            {
+                "count": total,
+                "next": None if next_query is None else f"{origin}{request.path}?{urlencode(next_query)}",
+                "previous": None if previous_query is None else f"{origin}{request.path}?{urlencode(previous_query)}",
+                "results": items[start:stop],
+            },
+        )
+
+    def _send_message(self, request: _Request) -> _Response:
+        data = _object_body(request)
+        if isinstance(data, _Response):
+            return data
+        errors: dict[str, list[str]] = {}
+        text = data.get("message")
+        if (not isinstance(text, str) or not text.strip()) and not data.get("messages"):
+            errors["message"] = ["This field is required." if text is None else "Not a valid string."]
+        with self._lock:
+            users = self._known(data, "target_users", lambda v: self._org.user(v), errors)
+            teams = self._known(data, "target_teams", lambda v: self._org.team(v), errors)
+        channels = _as_list(data.get("target_channels")) or []
+        if not isinstance(channels, list) or not all(
+            (isinstance(c, str) and c) or (isinstance(c, dict) and c.get("id")) for c in channels
+        ):
+            errors["target_channels"] = ["Each channel must be an id or an object with an 'id'."]
+        if not errors and not (users or teams or channels):
+            errors["non_field_errors"] = ["At least one of target_users, target_teams or target_channels is required."]
+        buttons = data.get("buttons") or []
+        if not isinstance(buttons, list) or len(buttons) > MAX_BUTTONS:
+            return _error(400, f"A message takes 1 to {MAX_BUTTONS} buttons.", "buttons_count_out_of_range")
+        if not all(isinstance(b, dict) and isinstance(b.get("label"), str) and b["label"].strip() for b in buttons):
+            errors["buttons"] = ["Every button needs a label."]
+        if errors:
+            return _invalid(errors)
+        message_id = str(uuid.uuid4())
+        record = {
+            "bot_message_id": message_id,
+            "message": text,
+            "target_users": users,
+            "target_teams": teams,
+            "target_channels": channels,
+            "buttons": buttons,
+            "extra": {k: v for k, v in data.items() if k not in _MESSAGE_FIELDS},
+            "sent_at": seed.now_iso(),
+        }
+        with self._lock:
+            self._messages.append(record)
+        return _json(200, {"bot_message_id": message_id, "thread_responses": []})
+
+    def _known(
+        self,
+        data: dict[str, Any],
+        key: str,
+        lookup: Callable[[str], dict[str, Any] | None],
+        errors: dict[str, list[str]],
+    ) -> list[str]:
+        """Return the identifiers listed under ``key``, adding a DRF-style error for unknown ones."""
+        values = _as_list(data.get(key))
+        if values is None:
+            return []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            errors[key] = [f'Expected a list of items but got type "{type(values).__name__}".']
+            return []
+        unknown = [v for v in values if lookup(v) is None]
+        if unknown:
+            errors[key] = [f"Unknown: {', '.join(unknown)}."]
+        return list(values)
+
+    def _give_kudos(self, request: _Request) -> _Response:
+        data = _object_body(request)
+        if isinstance(data, _Response):
+            return data
+        errors: dict[str, list[str]] = {}
+        with self._lock:
+            receivers = self._known(data, "receivers", lambda v: self._org.user(v), errors)
+        if not receivers and "receivers" not in errors:
+            errors["receivers"] = ["This field is required."]
+        content = data.get("content")
+        if not isinstance(content, str) or not content.strip():
+            errors["content"] = ["This field is required."]
+        for key in ("is_anonymous", "by_dailybot"):
+            if not isinstance(data.get(key, False), bool):
+                errors[key] = ["Must be a valid boolean."]
+        if errors:
+            return _invalid(errors)
+        with self._lock:
+            today = time.strftime("%Y-%m-%d", time.gmtime())
+            given_today = sum(1 for k in self._kudos_given if k["created_at"][:10] == today)
+            if self.kudos_daily_limit and given_today >= self.kudos_daily_limit:
+                return _error(406, "You have reached the daily kudos limit.", "kudos_daily_limit_reached")
+            owner = self._org.user(seed.owner_uuid(self.user_full_name)) or {}
+            self._kudos_seq += 1
+            kudos = {
+                "id": self._kudos_seq,
+                "parent": None,
+                "user": None
+                if data.get("by_dailybot")
+                else seed.public_user(owner, with_email=False)
+                if owner
+                else None,
+                "receivers": [seed.public_user(self._org.user(r) or {}, with_email=False) for r in receivers],
+                "company_value": data.get("company_value"),
+                "content": content,
+                "is_anonymous": bool(data.get("is_anonymous", False)),
+                "by_dailybot": bool(data.get("by_dailybot", False)),
+                "metadata": {},
+                "created_at": seed.now_iso(),
+            }
+            self._kudos_given.append(kudos)
+            organization_uuid = seed.organization_uuid(self.organization_name)
+        body = {
+            "organization_uuid": organization_uuid,
+            "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-dailybot:kudos:{kudos['id']}")),
+            "company_value": kudos["company_value"],
+            "giver": kudos["user"],
+            "receivers": kudos["receivers"],
+            "content": content,
+            "is_anonymous": kudos["is_anonymous"],
+        }
+        response = _json(201, copy.deepcopy(kudos))
+        response.after = lambda: self._background(lambda: self.emit("kudos.posted", body))
+        return response
+
     # ----------------------------------------------------------------- control endpoints
 
     def _control(self, action: str, request: _Request) -> _Response:
@@ -1167,6 +1549,8 @@ class FakeDailyBotServer:
                     "deliveries": [dataclasses.asdict(a) for a in self._deliveries],
                     "request_count": len(self._requests),
                     "switches": self._switches_json(),
+                    "sent_messages": copy.deepcopy(self._messages),
+                    "kudos": copy.deepcopy(self._kudos_given),
                 }
             return _json(200, state)
         if action == "reset":
@@ -1195,6 +1579,11 @@ class FakeDailyBotServer:
                 return _json(201, {"fault": _fault_json(fault)})
             if action == "delivery-faults":
                 return _json(201, {"fault": dataclasses.asdict(self.inject_delivery(**data))})
+            if action == "checkin-responses":
+                before = len(self.deliveries)
+                response = self.add_checkin_response(**data)
+                attempts = self.deliveries[before:]
+                return _json(201, {"response": response, "deliveries": [dataclasses.asdict(a) for a in attempts]})
             self._set_switches(data)
             return _json(200, self._switches_json())
         except (TypeError, ValueError) as exc:
@@ -1216,6 +1605,10 @@ class FakeDailyBotServer:
                 value = set(value)
             elif type(value) is not expected:
                 raise TypeError(f"{name} must be a {expected.__name__}")
+            if name == "pagination_style" and value not in PAGINATION_STYLES:
+                raise ValueError(f"pagination_style must be one of {', '.join(PAGINATION_STYLES)}")
+            if name in ("default_page_size", "kudos_daily_limit") and value < (1 if name == "default_page_size" else 0):
+                raise ValueError(f"{name} must be {'positive' if name == 'default_page_size' else 'zero or more'}")
         with self._lock:
             for name, value in data.items():
                 setattr(self, name, set(value) if name == "delete_forms" else value)
@@ -1238,3 +1631,37 @@ def _consume(faults: list[Any], predicate: Callable[[Any], bool]) -> Any:
                 faults.remove(fault)
             return fault
     return None
+
+
+def _object_body(request: _Request) -> dict[str, Any] | _Response:
+    """Return the request's JSON object, or the DRF error answer for anything else."""
+    parsed, data = request.parsed
+    if not parsed:
+        return _parse_error(data)
+    if not isinstance(data, dict):
+        return _invalid({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]})
+    return data
+
+
+def _user_json(user: dict[str, Any], with_email: bool) -> dict[str, Any]:
+    return {k: v for k, v in user.items() if with_email or k != "email"}
+
+
+def _team_json(team: dict[str, Any], *, bare: bool) -> dict[str, Any]:
+    keys = (
+        ("uuid", "name", "active", "is_default") if bare else ("uuid", "name", "active", "is_default", "members_count")
+    )
+    return {k: team[k] for k in keys}
+
+
+def _is_iso_day(value: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value))
+
+
+def _positive_int(value: str | None, default: int, *, minimum: int = 1) -> int:
+    """DRF's paginators ignore a malformed or out-of-range number and use the default."""
+    try:
+        number = int(value) if value is not None else default
+    except ValueError:
+        return default
+    return number if number >= minimum else default

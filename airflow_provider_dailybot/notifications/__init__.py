@@ -1,0 +1,1 @@
+"""DailyBot notifiers. Import them from their modules, e.g. ``notifications.dailybot``."""

@@ -1,0 +1,78 @@
+"""Give DailyBot kudos from a task (a thank-you in the team's chat, counted in DailyBot's kudos wall).
+
+The module imports only ``airflow.sdk`` and the operators' shared base; the hook is imported when
+the task runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_dailybot.operators.webhook_subscription import DEFAULT_CONN_ID, _DailyBotOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class DailyBotGiveKudosOperator(_DailyBotOperator):
+    """Give kudos to one or more users (``POST /v1/kudos/``).
+
+    The arguments are validated before the request (user UUIDs, non-empty content, boolean flags).
+    Sent once: an ambiguous failure (timeout, 5xx after sending) is raised, not retried, since
+    DailyBot may have recorded the kudos; at the organization's daily kudos limit DailyBot answers
+    406, raised as :class:`~airflow_provider_dailybot.exceptions.DailyBotApiError`.
+
+    Returns (XCom) ``{"kudos_id": ..., "receivers": [...]}``.
+
+    .. code-block:: python
+
+        DailyBotGiveKudosOperator(
+            task_id="thank_on_call",
+            receivers=["{{ var.value.on_call_user_uuid }}"],
+            content="Thanks for keeping the {{ dag.dag_id }} pipeline green all week!",
+            company_value="Ownership",
+        )
+
+    :param receivers: User UUIDs receiving the kudos. (templated)
+    :param content: The kudos text. (templated)
+    :param is_anonymous: Hide the giver.
+    :param by_dailybot: Give the kudos as the DailyBot bot rather than the API key's owner.
+    :param company_value: A company value the kudos celebrates. (templated)
+    :param dailybot_conn_id: The DailyBot connection. (templated)
+    """
+
+    template_fields: Sequence[str] = ("receivers", "content", "company_value", "dailybot_conn_id")
+    template_fields_renderers = {"content": "md"}
+
+    def __init__(
+        self,
+        *,
+        receivers: str | list[str],
+        content: str,
+        is_anonymous: bool = False,
+        by_dailybot: bool = False,
+        company_value: str | None = None,
+        dailybot_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(dailybot_conn_id=dailybot_conn_id, **kwargs)
+        if receivers in (None, "", [], ()):
+            raise ValueError("DailyBotGiveKudosOperator needs at least one receiver (a user UUID)")
+        self.receivers = receivers
+        self.content = content
+        self.is_anonymous = is_anonymous
+        self.by_dailybot = by_dailybot
+        self.company_value = company_value
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_dailybot.resources import identifier_list, resource_id
+
+        result = self.hook.give_kudos(
+            receivers=self.receivers,
+            content=self.content,
+            is_anonymous=self.is_anonymous,
+            by_dailybot=self.by_dailybot,
+            company_value=self.company_value,
+        )
+        return {"kudos_id": resource_id(result), "receivers": identifier_list(self.receivers, "receivers")}
