@@ -6,6 +6,9 @@
 #   make test-main      the suite on 3.3.2 only (fast loop)
 #   make lint           ruff + mypy
 #   make fake-dailybot  run the fake DailyBot server on 127.0.0.1:8765
+#   make demo           end-to-end demo on a real Airflow (mk/demo.mk)
+#   make bench          benchmarks; bench-quick, bench-docs (mk/bench.mk)
+#   make soak           10,000-delivery load test of the receiver (mk/soak.mk)
 #
 # Installs are pinned by the committed constraints/ files so CI is reproducible; refresh them
 # with `make constraints` after changing dependencies.

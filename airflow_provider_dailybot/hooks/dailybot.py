@@ -90,9 +90,15 @@ def validate_hook_url(hook_url: object, *, allow_insecure: bool = False) -> str:
     if not isinstance(hook_url, str):
         raise TypeError(f"hook_url must be a string, got {type(hook_url).__name__}")
     text = hook_url.strip()
+    if any(ch.isspace() or ord(ch) < 32 for ch in text):
+        raise ValueError(f"hook_url must not contain spaces or control characters, got {hook_url!r}")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"hook_url must be an absolute http(s) URL, got {hook_url!r}")
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError:
+        raise ValueError(f"hook_url {hook_url!r} has an invalid port") from None
     if parts.username or parts.password:
         raise ValueError("hook_url must not embed credentials; DailyBot authenticates deliveries with the bearer")
     if parts.scheme == "http" and not allow_insecure and not is_loopback_host(parts.hostname):
@@ -258,6 +264,8 @@ class DailyBotHook(BaseHook):
                     params=params,
                     json=json_body,
                     timeout=settings.timeout,
+                    # Explicit, or REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would override the connection's TLS settings.
+                    verify=settings.verify,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:

@@ -44,7 +44,10 @@ def _utc_now_iso() -> str:
 def _optional_channel(channel: object) -> str | None:
     if channel is None or channel == "":
         return None
-    return validate_channel_name(channel)
+    try:
+        return validate_channel_name(channel)
+    except ValueError as err:
+        raise ValueError(f"channel: {err}") from None
 
 
 def subscription_field(value: object, key: str) -> Any:
@@ -55,7 +58,8 @@ def subscription_field(value: object, key: str) -> Any:
     """
     if isinstance(value, dict):
         return value.get(key)
-    return value
+    # A bare value (e.g. a hook id string) stands only for the hook id, never for its URL or channel.
+    return value if key == "hook_id" else None
 
 
 class _DailyBotOperator(BaseOperator):
@@ -195,6 +199,9 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
         if isinstance(objects, str):
             objects = [objects]
         name = self.name or f"airflow {context['dag'].dag_id} {channel or 'external'}"
+
+        # Resolve and check the connection first: a task that cannot call DailyBot must not register a secret.
+        _ = self.hook.settings
 
         if channel is not None:
             secret: str | None = generate_secret()

@@ -66,6 +66,8 @@ def dailybot_webhook_rotation(
     :param task_kwargs: Passed to every task (e.g. ``retries``, ``retry_delay``).
     """
     channel = validate_channel_name(channel)
+    if isinstance(events, str) or not isinstance(events, Sequence):
+        raise TypeError(f"events must be a list of DailyBot event names, got {type(events).__name__}")
     with TaskGroup(group_id or f"rotate_{channel}") as group:
         create = DailyBotCreateWebhookSubscriptionOperator(
             task_id="create_new_subscription",

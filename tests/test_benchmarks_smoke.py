@@ -1,0 +1,75 @@
+"""Keep the benchmarks from rotting: run each one in its ``--smoke`` mode and check its correctness outputs.
+
+Timings are never asserted (they depend on the machine); only that every benchmark runs, writes its
+JSON, and that its correctness checks passed (events recorded == deliveries sent, every rotation
+replaced the subscription, every DAG file defined its DAG ...). The four run in parallel subprocesses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+BENCHMARKS = {
+    "client": ["benchmarks.bench_client"],
+    "parse": ["benchmarks.bench_parse"],
+    "receiver": ["benchmarks.bench_receiver", "--db", "sqlite"],
+    "rotation": ["benchmarks.bench_rotation"],
+}
+
+
+def test_benchmark_modules_import() -> None:
+    for module in ["benchmarks.run_all", *(args[0] for args in BENCHMARKS.values())]:
+        assert callable(importlib.import_module(module).main), module
+
+
+def test_table_rendering_aligns_numbers_right() -> None:
+    from benchmarks.common import Target, render_table
+
+    table = render_table(["name", "value"], [["a", 1.5], ["b", float("nan")]])
+    assert table.splitlines()[1] == "|------|------:|"
+    assert "|     - |" in table
+    assert Target("t", 1.0, 1.15, "<=").met
+    assert not Target("t", float("nan"), 1.0, ">=").met
+
+
+def test_every_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    processes = {}
+    for name, args in BENCHMARKS.items():
+        log = (tmp_path / f"{name}.log").open("wb")
+        processes[name] = subprocess.Popen(
+            [sys.executable, "-m", *args, "--smoke", "--out", str(tmp_path)],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    failed = {}
+    for name, process in processes.items():
+        if process.wait(timeout=200) != 0:
+            failed[name] = (tmp_path / f"{name}.log").read_text(errors="replace")[-3000:]
+    assert not failed, failed
+
+    results = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in BENCHMARKS}
+    for name, result in results.items():
+        assert result["benchmark"] == name
+        assert result["machine"]["logical_cores"]
+        assert result["tables"], name
+        assert result["checks"], name
+        assert all(result["checks"].values()), (name, result["checks"])
+
+    receiver = results["receiver"]["results"]["sqlite"]
+    assert receiver["recorded_during_loads"]["receiver"] == receiver["sent"]["receiver"] > 0
+    assert receiver["recorded_during_loads"]["peer"] == receiver["sent"]["peer"] > 0
+    assert results["rotation"]["results"]["runs"][-1]["kind"] == "rotation"
+    assert set(results["client"]["results"]) == {"http", "https"}
+    assert {s["tasks"] for runs in results["parse"]["results"]["samples"].values() for s in runs} == {4}
