@@ -118,6 +118,32 @@ def _reject_constant(name: str) -> Any:
     raise InvalidDelivery(f"the body contains {name}, which is not valid JSON")
 
 
+#: Deepest nesting of objects and arrays accepted in a delivery. Airflow's readers of asset events (the
+#: Execution API serving ``inlet_events``, the REST API) fail on much deeper documents; DailyBot's are ~6 deep.
+MAX_JSON_DEPTH = 64
+
+
+def _check_storable(value: Any, depth: int) -> None:
+    """Refuse what would be recorded but break the event's readers: deep nesting, inf, lone surrogates."""
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidDelivery(f"the delivery is nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, depth + 1)
+            _check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_storable(item, depth + 1)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidDelivery("the delivery holds a number out of range")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidDelivery("the delivery holds text that is not valid Unicode") from None
+
+
 def parse_delivery(raw: bytes) -> dict[str, Any]:
     """Parse and check a delivery body; return the envelope as a dict.
 
@@ -138,6 +164,7 @@ def parse_delivery(raw: bytes) -> dict[str, Any]:
         raise InvalidDelivery("the request body is not valid JSON") from None
     if not isinstance(envelope, dict):
         raise InvalidDelivery("a DailyBot delivery must be a JSON object")
+    _check_storable(envelope, 0)
     event = envelope.get("event")
     if not isinstance(event, str) or _EVENT_NAME.fullmatch(event) is None:
         raise InvalidDelivery("a DailyBot delivery needs an 'event' name such as 'followups.response.completed'")
