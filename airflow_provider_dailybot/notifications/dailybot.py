@@ -114,9 +114,11 @@ class DailyBotNotifier(BaseNotifier):
         :param context: The callback's context.
         :param jinja_env: The Jinja environment; the DAG's by default.
         """
+        # Rendered one by one and always set: Airflow 3.1's Templater keeps the template text when it
+        # renders to an empty value, which would send "{{ ... }}" to DailyBot.
+        env = jinja_env or self.get_template_env(dag=context.get("dag"))
         for name, template in self._templates.items():
-            setattr(self, name, template)
-        super().render_template_fields(context, jinja_env)
+            setattr(self, name, self.render_template(template, context, env, set()))
 
     @cached_property
     def hook(self) -> DailyBotHook:
