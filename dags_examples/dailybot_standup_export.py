@@ -15,7 +15,7 @@ What it needs
     * A ``dailybot`` connection ``dailybot_default`` (the API key in the password field).
     * ``DAILYBOT_CHECKIN_ID``: the check-in's id (``DailyBotHook().list_checkins()`` lists them; the
       fake server's *Daily Standup* is ``c8f1d4a2-3b6e-4f1a-9d2c-7e5b8a0f1c33``).
-    * Optional ``DAILYBOT_EXPORT_BASE`` (default ``file:///tmp/dailybot-exports``) and
+    * Optional ``DAILYBOT_EXPORT_BASE`` (default: ``dailybot-exports`` in the system's temporary directory) and
       ``DAILYBOT_EXPORT_CONN_ID``, the object storage's Airflow connection (e.g. ``aws_default``).
     * Optional ``DAILYBOT_SUMMARY_TEAM``: a team UUID; without it there is no ``tell_team`` task.
 
@@ -25,6 +25,8 @@ Nothing runs at parse time apart from reading these environment variables.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pendulum
 from airflow.sdk import DAG
@@ -33,7 +35,9 @@ from airflow_provider_dailybot.operators.export import DailyBotExportCheckinResp
 from airflow_provider_dailybot.operators.message import DailyBotSendMessageOperator
 
 CHECKIN_ID = os.environ.get("DAILYBOT_CHECKIN_ID", "")
-EXPORT_BASE = os.environ.get("DAILYBOT_EXPORT_BASE", "file:///tmp/dailybot-exports").rstrip("/")
+EXPORT_BASE = (
+    os.environ.get("DAILYBOT_EXPORT_BASE") or Path(tempfile.gettempdir(), "dailybot-exports").as_uri()
+).rstrip("/")
 EXPORT_CONN_ID = os.environ.get("DAILYBOT_EXPORT_CONN_ID") or None
 SUMMARY_TEAM = os.environ.get("DAILYBOT_SUMMARY_TEAM", "")
 DAY = "{{ macros.ds_add(ds, -1) }}"

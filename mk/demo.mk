@@ -2,7 +2,7 @@
 # 127.0.0.1 (see docs/demo.md). Creates .venv first if needed. Exits 0 only if every step succeeded.
 #
 #   make demo                                   built-in demo key for the fake DailyBot
-#   make demo DEMO_ARGS="--keep-home /tmp/x"    keep AIRFLOW_HOME and every process's log
+#   make demo DEMO_ARGS="--keep-home ./demo-home"    keep AIRFLOW_HOME and every process's log
 #   DAILYBOT_API_KEY=... make demo              also Test connection against the real DailyBot API
 #
 # Other options: `$(VENV)/bin/python -m demo --help`.
