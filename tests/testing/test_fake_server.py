@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_dailybot.events import KNOWN_EVENTS
 from airflow_provider_dailybot.testing import FakeDailyBotServer, sample_body
+from airflow_provider_dailybot.testing.contract import EVENTS
 from tests.testing.conftest import API_KEY, BEARER, EXAMPLE_URL, HOOKS, Client, Receiver
 
 
@@ -300,9 +300,9 @@ def test_unknown_paths_and_wrong_methods(client: Client) -> None:
 def test_every_event_can_be_subscribed_and_emitted(
     server: FakeDailyBotServer, client: Client, receiver: Receiver
 ) -> None:
-    hook_id = client.create_id(receiver.url, KNOWN_EVENTS)
-    for event in KNOWN_EVENTS:
+    hook_id = client.create_id(receiver.url, EVENTS)
+    for event in EVENTS:
         (attempt,) = server.emit(event)
         assert attempt.status == 200
         assert attempt.hook_id == hook_id
-    assert [d.json["event"] for d in receiver.wait(len(KNOWN_EVENTS))] == list(KNOWN_EVENTS)
+    assert [d.json["event"] for d in receiver.wait(len(EVENTS))] == list(EVENTS)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_provider_dailybot.events import KNOWN_EVENTS
 from airflow_provider_dailybot.testing import FakeDailyBotServer, make_envelope, sample_body
 from airflow_provider_dailybot.testing.__main__ import main as cli_main
+from airflow_provider_dailybot.testing.contract import EVENTS
 from tests.testing.conftest import API_KEY, BEARER, HOOKS, Client, Receiver
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +148,7 @@ def test_reset_restores_switches_from_start() -> None:
 
 
 def test_samples_and_envelopes() -> None:
-    for event in KNOWN_EVENTS:
+    for event in EVENTS:
         body = sample_body(event)
         assert body
         assert body is not sample_body(event)
