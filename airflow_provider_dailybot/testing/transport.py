@@ -5,6 +5,9 @@ any answer, hold one open, or answer a malformed request, which a framework woul
 Speed matters because benchmarks measure clients against the fake: HTTP/1.1 keep-alive,
 ``TCP_NODELAY`` on accepted sockets and every answer written with a single ``sendall`` (status
 line, headers and body together), so that no request waits on Nagle's algorithm and delayed ACKs.
+
+Every request is logged at INFO on this module's logger (method, path without the query, status,
+milliseconds); headers and bodies are never logged, so neither the API key nor a bearer is.
 """
 
 from __future__ import annotations
@@ -153,21 +156,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(error(400, "Malformed request body.", "parse_error"), started)
             return
         answer, after = self.server.app(request)
+        self._log(answer, started)
         if answer is None:
             self.close_connection = True  # the server closes the socket without a response
         else:
             self._write(answer)
-        self._log(answer, started)
         if after is not None:
             after()
 
     def _refuse(self, answer: Response, started: float) -> None:
         self.close_connection = True
-        self._write(answer)
         self._log(answer, started)
+        self._write(answer)
 
     def _log(self, answer: Response | None, started: float) -> None:
-        log.debug(
+        # Before the answer leaves: a client that has its answer can rely on the line being there.
+        log.info(
             "%s %s -> %s (%.1f ms)",
             self.command,
             urlsplit(self.path).path,
