@@ -14,8 +14,9 @@ Routes (relative to the mount point):
 Answers: 401 for a missing or wrong bearer and for unknown or malformed channel names (the same
 answer, so channels cannot be probed); 413 for a body over ``[dailybot] receiver_max_body_bytes``
 (by ``Content-Length`` or while streaming); 400 for malformed JSON or a JSON value that is not a
-DailyBot envelope; 404 when no DAG declares the channel's asset. Nothing is recorded in any of these
-cases.
+DailyBot envelope (including text holding a NUL character) and for a client that disconnected before
+sending the whole body; 404 when no DAG declares the channel's asset, and for every other path (no
+trailing-slash redirect: ``redirect_slashes`` is off). Nothing is recorded in any of these cases.
 
 Duplicates: a delivery with the same event, event timestamp and body as one recorded on the same
 channel within ``[dailybot] receiver_dedupe_window_seconds`` (for instance the same event sent by
@@ -46,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from airflow_provider_dailybot.webhooks.assets import is_valid_channel_name, webhook_asset_name, webhook_asset_uri
 from airflow_provider_dailybot.webhooks.channels import ChannelState, MetadataChannelStore, variable_key
@@ -142,6 +144,8 @@ def _check_storable(value: Any, depth: int) -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidDelivery("the delivery holds text that is not valid Unicode") from None
+        if "\x00" in value:  # PostgreSQL's json operators (->>) fail on a row holding \u0000
+            raise InvalidDelivery("the delivery holds a NUL character (\\u0000), which the database cannot store")
 
 
 def parse_delivery(raw: bytes) -> dict[str, Any]:
@@ -364,13 +368,23 @@ async def _authenticate(channel: str, request: Request) -> bool:
     return accepted and bool(bearers)
 
 
+class _Disconnected(Exception):
+    """The client went away before the whole body arrived."""
+
+
 async def _read_body(request: Request, limit: int) -> bytes | None:
-    """Return the body, or None as soon as it grows over ``limit`` bytes."""
+    """Return the body, or None as soon as it grows over ``limit`` bytes.
+
+    :raises _Disconnected: When the client disconnects before the body is complete.
+    """
     received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            return None
+    try:
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                return None
+    except ClientDisconnect:
+        raise _Disconnected from None
     return bytes(received)
 
 
@@ -391,7 +405,12 @@ async def receive_delivery(channel: str, request: Request) -> JSONResponse:
             return _error(400, "Invalid Content-Length header.")
         if int(declared) > limit:
             return _error(413, f"The delivery is larger than the receiver's limit of {limit} bytes.")
-    raw = await _read_body(request, limit)
+    try:
+        raw = await _read_body(request, limit)
+    except _Disconnected:
+        # Nobody reads this answer; it only keeps a client that went away from showing up as a server error.
+        log.info("DailyBot delivery on channel %s: the client disconnected before sending the whole body", channel)
+        return _error(400, "The client disconnected before sending the whole body.")
     if raw is None:
         return _error(413, f"The delivery is larger than the receiver's limit of {limit} bytes.")
 
@@ -428,12 +447,14 @@ async def health() -> dict[str, str]:
 
 
 def create_receiver_app() -> FastAPI:
-    """Build the receiver's FastAPI app (no OpenAPI schema, no docs pages)."""
+    """Build the receiver's FastAPI app (no OpenAPI schema, no docs pages, no trailing-slash redirects)."""
     app = FastAPI(
         title="DailyBot webhook receiver",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Starlette would answer ``/health/`` with a 307 to a URL built from the request's Host header.
+        redirect_slashes=False,
     )
     app.add_api_route(
         CHANNEL_PATH_TEMPLATE, receive_delivery, methods=["POST"], status_code=202, include_in_schema=False
