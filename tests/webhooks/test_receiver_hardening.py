@@ -23,8 +23,10 @@ from airflow_provider_dailybot.testing import make_envelope
 from airflow_provider_dailybot.webhooks.channels import (
     ChannelSubscription,
     MetadataChannelStore,
+    generate_secret,
+    hash_secret,
 )
-from tests.webhooks.conftest import DeclaredChannel, total_events
+from tests.webhooks.conftest import DeclaredChannel, channel_events, total_events
 
 pytestmark = pytest.mark.db
 
@@ -63,6 +65,53 @@ def recorded_nothing() -> Any:
     before = total_events()
     yield
     assert total_events() == before, "a refused request recorded an asset event"
+
+
+# -- row 6, at record time ------------------------------------------------------------------------------
+def test_delivery_naming_another_hook_id_is_recorded_flagged_and_logged(
+    receiver_client: Any, channel: DeclaredChannel, caplog: pytest.LogCaptureFixture, capfd: Any
+) -> None:
+    bind(channel.name, "hook-own", channel.secret)
+    caplog.set_level(logging.INFO)
+
+    forged = post(receiver_client, channel, envelope("hook-of-someone-else"))
+    genuine = post(receiver_client, channel, envelope("hook-own", timestamp=2.0))
+
+    assert (forged.status_code, genuine.status_code) == (202, 202)
+    first, second = channel_events(channel.name)
+    assert first.extra["hook"]["id"] == "hook-of-someone-else"
+    assert first.extra["hook_id_mismatch"] is True
+    assert first.extra["delivered_by"] == []
+    assert first.extra["deliveries"][0]["hook_id_mismatch"] is True
+    assert second.extra["hook_id_mismatch"] is False
+    assert second.extra["delivered_by"] == ["hook-own"]
+    assert first.extra["secret_ref"] == second.extra["secret_ref"]
+
+    out, err = capfd.readouterr()
+    logged = caplog.text + out + err
+    assert "names hook id hook-of-someone-else, but its X-BEARER belongs to subscription hook-own" in logged
+    assert channel.secret not in logged
+    assert hash_secret(channel.secret) not in logged
+
+
+def test_duplicates_keep_each_hook_id_with_its_secret(receiver_client: Any, channel: DeclaredChannel) -> None:
+    second_secret = generate_secret()
+    bind(channel.name, "hook-a", channel.secret)
+    bind(channel.name, "hook-b", second_secret)
+
+    answers = [
+        post(receiver_client, channel, envelope("hook-a")),
+        post(receiver_client, channel, envelope("hook-b"), bearer=second_secret),
+        post(receiver_client, channel, envelope("hook-c"), bearer=second_secret),  # forged duplicate
+    ]
+    assert [a.json()["duplicate"] for a in answers] == [False, True, True]
+    (event,) = channel_events(channel.name)
+    assert event.extra["delivered_by"] == ["hook-a", "hook-b"]
+    assert event.extra["hook_id_mismatch"] is False  # the event's own hook id agrees with its secret
+    refs = [d["secret_ref"] for d in event.extra["deliveries"]]
+    assert [d["hook_id"] for d in event.extra["deliveries"]] == ["hook-a", "hook-b", "hook-c"]
+    assert refs[1] == refs[2] != refs[0]
+    assert [d["hook_id_mismatch"] for d in event.extra["deliveries"]] == [False, False, True]
 
 
 # -- row 9: a client that goes away mid-body -----------------------------------------------------------
@@ -156,7 +205,7 @@ def test_the_routes_without_a_trailing_slash_still_answer(receiver_client: Any, 
     assert post(receiver_client, channel, envelope("hook-1")).status_code == 202
 
 
-# -- NUL ------------------------------------------------------------------------
+# -- NUL and over-long hook ids ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "raw",
     [
@@ -174,3 +223,11 @@ def test_nul_anywhere_is_refused(
     response = post(receiver_client, channel, raw)
     assert response.status_code == 400
     assert "NUL character" in response.json()["detail"]
+
+
+def test_over_long_hook_id_is_refused(receiver_client: Any, channel: DeclaredChannel) -> None:
+    response = post(receiver_client, channel, envelope("h" * 257))
+    assert response.status_code == 400
+    assert "'hook.id' is longer than 256" in response.json()["detail"]
+    assert channel_events(channel.name) == []
+    assert post(receiver_client, channel, envelope("h" * 256)).status_code == 202
