@@ -23,9 +23,10 @@ import pytest
 import requests
 
 from airflow_provider_dailybot.testing import make_envelope
+from airflow_provider_dailybot.testing.processes import wait_for
 from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, variable_key
 from tests.conftest import require_service
-from tests.webhooks.test_receiver_e2e import AirflowStack, wait_for
+from tests.webhooks.test_receiver_e2e import AirflowStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -47,7 +48,7 @@ class ApiServer:
         self.base_url = stack.base_url
 
     def log(self) -> str:
-        return self.stack.log_path("api-server").read_text(errors="replace")
+        return self.stack.processes.log_path("api-server").read_text(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +85,15 @@ def test_clients_that_disconnect_mid_body_cause_no_traceback_and_no_5xx(api_serv
         send_then_close(api_server.port, head, body[: len(body) // 2])
 
     def handled() -> bool:  # each request ends either with the receiver's line or with uvicorn's error
-        api_server.stack.assert_running()
         log = api_server.log()
         return log.count(CLEAN) + log.count("Exception in ASGI application") >= DISCONNECTS
 
-    wait_for(f"the api-server to handle {DISCONNECTS} disconnected clients", handled, timeout=60)
+    wait_for(
+        f"the api-server to handle {DISCONNECTS} disconnected clients",
+        handled,
+        timeout=60,
+        process=api_server.stack.processes,
+    )
     log = api_server.log()
     errors = [line for line in log.splitlines() if SERVER_ERROR.search(line)]
     assert errors == [], "\n".join(errors[:20])
@@ -165,8 +170,9 @@ def test_nul_is_refused_and_the_channel_keeps_working_on_postgres(tmp_path: Path
         stack.wait_api_ready(timeout=90)
         wait_for(
             "the dag-processor to declare the channel's asset",
-            lambda: stack.assert_running() or query("SELECT 1 FROM asset_active WHERE name = 'dailybot_checkins'"),
+            lambda: query("SELECT 1 FROM asset_active WHERE name = 'dailybot_checkins'"),
             timeout=60,
+            process=stack.processes,
         )
         url = f"{stack.base_url}/dailybot/webhooks/{CHANNEL}"
         headers = {"X-BEARER": secret, "Content-Type": "application/json"}
