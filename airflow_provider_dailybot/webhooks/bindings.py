@@ -102,8 +102,8 @@ def event_deliveries(extra: Mapping[str, Any]) -> list[Delivery]:
 def merge_delivery(extra: Mapping[str, Any], delivery: Delivery) -> dict[str, Any]:
     """Return ``extra`` with ``delivery`` (a duplicate of the event) added; ``extra`` is not changed.
 
-    The pair is added to ``deliveries`` (at most :data:`MAX_DELIVERIES_PER_EVENT` distinct pairs) and,
-    unless it is a mismatch, the hook id to ``delivered_by``.
+    The pair is added to ``deliveries`` and, unless it is a mismatch, the hook id to ``delivered_by``;
+    an event holds at most :data:`MAX_DELIVERIES_PER_EVENT` distinct pairs, after which nothing is added.
 
     :param extra: The recorded event's ``extra``.
     :param delivery: The duplicate delivery.
@@ -111,8 +111,12 @@ def merge_delivery(extra: Mapping[str, Any], delivery: Delivery) -> dict[str, An
     merged = dict(extra)
     deliveries = event_deliveries(extra)
     pairs = {(d.hook_id, d.secret_ref) for d in deliveries}
-    if (delivery.hook_id, delivery.secret_ref) not in pairs and len(deliveries) < MAX_DELIVERIES_PER_EVENT:
-        deliveries.append(delivery)
+    if (delivery.hook_id, delivery.secret_ref) in pairs:
+        merged[DELIVERIES_KEY] = [d.to_dict() for d in deliveries]
+        return merged
+    if len(deliveries) >= MAX_DELIVERIES_PER_EVENT:
+        return merged  # full: the event keeps what it has (DailyBot sends an event once per subscription)
+    deliveries.append(delivery)
     merged[DELIVERIES_KEY] = [d.to_dict() for d in deliveries]
     delivered_by = [h for h in (extra.get(DELIVERED_BY_KEY) or []) if isinstance(h, str)]
     if not delivery.hook_id_mismatch and delivery.hook_id not in delivered_by:

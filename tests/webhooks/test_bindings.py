@@ -94,8 +94,9 @@ def test_merge_keeps_every_pair_but_only_agreeing_hook_ids_in_delivered_by() -> 
 def test_merge_is_bounded() -> None:
     extra = build_event_extra("c", ENVELOPE, "d-1", ref=REF_A)
     for i in range(MAX_DELIVERIES_PER_EVENT + 50):
-        extra = merge_delivery(extra, Delivery(f"hook-{i}", REF_A, hook_id_mismatch=True))
+        extra = merge_delivery(extra, Delivery(f"hook-{i}", REF_X, hook_id_mismatch=i % 2 == 0))
     assert len(extra["deliveries"]) == MAX_DELIVERIES_PER_EVENT
+    assert len(extra["delivered_by"]) == 1 + (MAX_DELIVERIES_PER_EVENT - 1) // 2  # only pairs that fit
     assert len(json.dumps(extra)) < 20_000
 
 
