@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 from airflow_provider_dailybot.get_provider_info import DEFAULT_BASE_URL, DEFAULT_TIMEOUT_SECONDS
 
 DEFAULT_MAX_ATTEMPTS = 3
+#: Connection id every DailyBot operator, sensor, notifier, trigger and task group uses unless told otherwise.
+DEFAULT_CONN_ID = "dailybot_default"
 
 
 class DailyBotConnectionError(ValueError):

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_dailybot.operators.webhook_subscription import DEFAULT_CONN_ID, _DailyBotOperator
+from airflow_provider_dailybot.operators._base import DEFAULT_CONN_ID, DailyBotBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -43,7 +43,7 @@ def json_line(row: Any) -> bytes:
     return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-class _DailyBotExportResponsesOperator(_DailyBotOperator):
+class _DailyBotExportResponsesOperator(DailyBotBaseOperator):
     """Shared export logic: date range, destination, buffered write, XCom summary."""
 
     template_fields: Sequence[str] = (

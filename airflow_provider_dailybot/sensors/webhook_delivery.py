@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_dailybot.operators.webhook_subscription import UI_COLOR, UI_FG_COLOR, subscription_field
-from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset, validate_channel_name
+from airflow_provider_dailybot.operators._base import UI_COLOR, UI_FG_COLOR, channel_inlets, subscription_field
+from airflow_provider_dailybot.webhooks.asset_events import (
+    DELIVERY_ID_KEY,
+    EVENT_KEY,
+    EVENT_TIMESTAMP_KEY,
+    delivered_by,
+    event_deliveries,
+    recent_asset_events,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -28,44 +35,6 @@ def _parse_since(value: object) -> datetime | None:
     else:
         raise TypeError(f"since must be an ISO 8601 string or a datetime, got {type(value).__name__}")
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def delivered_by(extra: dict[str, Any]) -> list[str]:
-    """Return the hook ids that delivered a recorded event (the receiver merges duplicates into one event).
-
-    A hook id the receiver flagged as disagreeing with its secret (``hook_id_mismatch``) is left out. This
-    list is informational: whether a delivery proves anything is decided with the channel's bindings
-    (:class:`~airflow_provider_dailybot.webhooks.bindings.ChannelBindings`).
-
-    :param extra: The asset event's ``extra`` as written by the receiver.
-    """
-    from airflow_provider_dailybot.webhooks.bindings import DELIVERED_BY_KEY, DELIVERIES_KEY, event_deliveries
-
-    if DELIVERIES_KEY in extra:
-        return [h for h in (extra.get(DELIVERED_BY_KEY) or []) if isinstance(h, str)]
-    return [d.hook_id for d in event_deliveries(extra)]  # an event of a 0.1 receiver
-
-
-def recent_asset_events(context: Context, asset: Any, *, since: datetime | None, limit: int) -> list[Any]:
-    """Return the newest ``limit`` events of ``asset`` recorded at or after ``since``, read via ``inlet_events``.
-
-    The asset must be in the task's ``inlets``. A fresh accessor is taken on every call (a held one
-    caches its first result). On Airflow 3.1 the accessor is a plain list of every event of the asset,
-    filtered here in Python.
-
-    :param context: The task's context.
-    :param asset: The asset, as declared in ``inlets``.
-    :param since: Earliest recording time to include; ``None`` for no lower bound.
-    :param limit: Most events to return.
-    """
-    accessor = context["inlet_events"][asset]
-    if hasattr(accessor, "after"):
-        if since is not None:
-            accessor = accessor.after(since.isoformat())
-        return list(accessor.ascending(False).limit(limit))
-    events = [e for e in accessor if since is None or e.timestamp >= since]
-    events.sort(key=lambda e: e.timestamp, reverse=True)
-    return events[:limit]
 
 
 class DailyBotWebhookDeliverySensor(BaseSensorOperator):
@@ -129,11 +98,7 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         timeout: float = 600.0,
         **kwargs: Any,
     ) -> None:
-        self.channel = validate_channel_name(channel)
-        self.asset = dailybot_webhook_asset(self.channel)
-        inlets = list(kwargs.pop("inlets", None) or [])
-        if self.asset not in inlets:
-            inlets.append(self.asset)
+        self.channel, self.asset, inlets = channel_inlets(channel, kwargs.pop("inlets", None))
         super().__init__(inlets=inlets, mode=mode, poke_interval=poke_interval, timeout=timeout, **kwargs)
         if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1:
             raise ValueError(f"max_events must be a positive integer, got {max_events!r}")
@@ -177,8 +142,6 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         return bindings
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        from airflow_provider_dailybot.webhooks.bindings import event_deliveries
-
         hook_id, since, _ = self._target()
         bindings = self._bindings(hook_id)
         events = self._recent_events(context, since)
@@ -188,9 +151,9 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
                 delivery = {
                     "hook_id": hook_id,
                     "channel": self.channel,
-                    "event": extra.get("event"),
-                    "event_timestamp": extra.get("event_timestamp"),
-                    "delivery_id": extra.get("delivery_id"),
+                    "event": extra.get(EVENT_KEY),
+                    "event_timestamp": extra.get(EVENT_TIMESTAMP_KEY),
+                    "delivery_id": extra.get(DELIVERY_ID_KEY),
                     "recorded_at": event.timestamp.isoformat(),
                     "delivered_by": delivered_by(extra),
                 }

@@ -7,8 +7,8 @@ from typing import Any
 
 from airflow.sdk import TaskGroup
 
+from airflow_provider_dailybot.connection import DEFAULT_CONN_ID
 from airflow_provider_dailybot.operators.webhook_subscription import (
-    DEFAULT_CONN_ID,
     DailyBotCreateWebhookSubscriptionOperator,
     DailyBotDeleteWebhookSubscriptionOperator,
     DailyBotPromoteWebhookSubscriptionOperator,
