@@ -29,7 +29,15 @@ from airflow_provider_dailybot.operators._base import (
     _DailyBotOperator,
     channel_inlets,
     optional_channel,
+    require_bool,
+    require_event_names,
+    require_number,
+    require_text,
+    require_timedelta,
+    require_uuids,
+    static_hook_url,
     subscription_field,
+    target_hook_id,
     utc_now_iso,
 )
 
@@ -129,6 +137,21 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
         self.immediate_sample_event = immediate_sample_event
         self.allow_unknown_events = allow_unknown_events
         self.allow_insecure_hook_url = allow_insecure_hook_url
+        if channel in (None, "") and hook_url in (None, ""):
+            raise ValueError(
+                f"{type(self).__name__} {self.task_id!r}: give a receiver channel, or an explicit hook_url for an "
+                "external receiver"
+            )
+        self.check_static({
+            "events": (events, require_event_names("events", allow_unknown=allow_unknown_events)),
+            "channel": (channel or None, optional_channel),
+            "hook_url": (hook_url or None, static_hook_url(allow_insecure=allow_insecure_hook_url is True)),
+            "name": (name or None, require_text("name")),
+            "subscribed_objects": (subscribed_objects, require_uuids("subscribed_objects")),
+            "immediate_sample_event": (immediate_sample_event, require_bool("immediate_sample_event")),
+            "allow_unknown_events": (allow_unknown_events, require_bool("allow_unknown_events")),
+            "allow_insecure_hook_url": (allow_insecure_hook_url, require_bool("allow_insecure_hook_url")),
+        })  # fmt: skip
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.log import mask_secret
@@ -265,16 +288,18 @@ class DailyBotDeleteWebhookSubscriptionOperator(DailyBotBaseOperator):
         self.channel = channel
         self.missing_ok = missing_ok
         self.keep_if_verified_by = keep_if_verified_by
+        self.check_static({
+            "hook_id": (hook_id, require_text("hook_id")),
+            "hook_url": (hook_url or None, static_hook_url(allow_insecure=True)),
+            "channel": (channel or None, optional_channel),
+            "missing_ok": (missing_ok, require_bool("missing_ok")),
+            "keep_if_verified_by": (keep_if_verified_by, require_text("keep_if_verified_by")),
+        })  # fmt: skip
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook_id = self.hook_id or subscription_field(self.subscription, "hook_id")
+        hook_id = target_hook_id(self.hook_id, self.subscription, purpose="delete")
         hook_url = self.hook_url or subscription_field(self.subscription, "hook_url") or None
         channel = optional_channel(self.channel or subscription_field(self.subscription, "channel"))
-        if not isinstance(hook_id, str) or not hook_id.strip() or hook_id.strip() == "None":
-            raise ValueError(
-                f"No hook id to delete (got {hook_id!r}): pass hook_id, or subscription=<create task>.output"
-            )
-        hook_id = hook_id.strip()
         if self.keep_if_verified_by:
             verified = context["ti"].xcom_pull(task_ids=self.keep_if_verified_by)
             if verified:
@@ -336,6 +361,10 @@ class DailyBotPromoteWebhookSubscriptionOperator(DailyBotBaseOperator):
         self.subscription = subscription
         self.orphan_lookback = orphan_lookback
         self.max_events = max_events
+        self.check_static({
+            "orphan_lookback": (orphan_lookback, require_timedelta("orphan_lookback")),
+            "max_events": (max_events, require_number("max_events", integer=True)),
+        })  # fmt: skip
 
     def _recent_deliveries(self, context: Context) -> list[Delivery]:
         """The deliveries (hook id and secret reference) recorded on the channel within ``orphan_lookback``."""
