@@ -25,6 +25,8 @@ DEFAULT_MAX_ATTEMPTS = 3
 MIN_RESPONSE_BYTES = 1024
 #: Longest API key accepted; DailyBot's keys are far shorter.
 MAX_API_KEY_CHARS = 4096
+#: Connection id every DailyBot operator, sensor, notifier, trigger and task group uses unless told otherwise.
+DEFAULT_CONN_ID = "dailybot_default"
 
 
 class DailyBotConnectionError(ValueError):

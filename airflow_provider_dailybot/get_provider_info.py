@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_dailybot import __version__
+from airflow_provider_dailybot.webhooks.config import DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES
 
 DEFAULT_BASE_URL = "https://api.dailybot.com/v1/"
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -76,7 +77,7 @@ CONN_FIELDS: dict[str, Any] = {
 
 
 #: The ``[dailybot]`` configuration section (shown by ``airflow config list``); read by
-#: :mod:`airflow_provider_dailybot.webhooks.config`, which applies the same defaults when it is absent.
+#: :mod:`airflow_provider_dailybot.webhooks.config`, which owns the defaults shown here.
 CONFIG: dict[str, Any] = {
     "dailybot": {
         "description": "DailyBot webhook receiver mounted on the api-server at /dailybot.",
@@ -93,16 +94,16 @@ CONFIG: dict[str, Any] = {
                 "description": "Largest delivery body accepted, in bytes; larger requests get 413.",
                 "version_added": "0.1.0",
                 "type": "integer",
-                "example": "1048576",
-                "default": "1048576",
+                "example": str(DEFAULT_MAX_BODY_BYTES),
+                "default": str(DEFAULT_MAX_BODY_BYTES),
             },
             "receiver_dedupe_window_seconds": {
                 "description": "How far back a delivery is compared with recorded ones to detect duplicates; "
                 "0 turns duplicate detection off.",
                 "version_added": "0.1.0",
                 "type": "integer",
-                "example": "600",
-                "default": "600",
+                "example": str(DEFAULT_DEDUPE_WINDOW_SECONDS),
+                "default": str(DEFAULT_DEDUPE_WINDOW_SECONDS),
             },
         },
     }

@@ -14,7 +14,8 @@ What it shows
 What it needs
     * A ``dailybot`` connection ``dailybot_default`` (the API key in the password field).
     * ``DAILYBOT_CHECKIN_ID``: the check-in's id (``DailyBotHook().list_checkins()`` lists them; the
-      fake server's *Daily Standup* is ``c8f1d4a2-3b6e-4f1a-9d2c-7e5b8a0f1c33``).
+      fake server's *Daily Standup* is ``c8f1d4a2-3b6e-4f1a-9d2c-7e5b8a0f1c33``); without it, the
+      Airflow Variable ``dailybot_checkin_id``, read when the task runs.
     * Optional ``DAILYBOT_EXPORT_BASE`` (default: ``dailybot-exports`` in the system's temporary directory) and
       ``DAILYBOT_EXPORT_CONN_ID``, the object storage's Airflow connection (e.g. ``aws_default``).
     * Optional ``DAILYBOT_SUMMARY_TEAM``: a team UUID; without it there is no ``tell_team`` task.
@@ -34,7 +35,9 @@ from airflow.sdk import DAG
 from airflow_provider_dailybot.operators.export import DailyBotExportCheckinResponsesOperator
 from airflow_provider_dailybot.operators.message import DailyBotSendMessageOperator
 
-CHECKIN_ID = os.environ.get("DAILYBOT_CHECKIN_ID", "")
+# Without the variable, the Airflow Variable ``dailybot_checkin_id`` is read when the task runs (a literal
+# empty id would be a DAG import error: the operator checks literal arguments at parse time).
+CHECKIN_ID = os.environ.get("DAILYBOT_CHECKIN_ID") or "{{ var.value.dailybot_checkin_id }}"
 EXPORT_BASE = (
     os.environ.get("DAILYBOT_EXPORT_BASE") or Path(tempfile.gettempdir(), "dailybot-exports").as_uri()
 ).rstrip("/")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
 
+from airflow_provider_dailybot.connection import DEFAULT_CONN_ID
 from airflow_provider_dailybot.resources import MESSAGE_ARGUMENTS
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
 
-DEFAULT_CONN_ID = "dailybot_default"
 
 #: The default message: which DAG (and task), its state, the run, the try, the error and the log link.
 #: Every name is checked with ``is defined`` so that the same text renders in task callbacks, DAG

@@ -19,7 +19,13 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_dailybot.operators.webhook_subscription import DEFAULT_CONN_ID, _DailyBotOperator
+from airflow_provider_dailybot.operators._base import (
+    DEFAULT_CONN_ID,
+    DailyBotBaseOperator,
+    is_deferred,
+    require_bool,
+    require_text,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -43,7 +49,55 @@ def json_line(row: Any) -> bytes:
     return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-class _DailyBotExportResponsesOperator(_DailyBotOperator):
+def destination_text(destination: object) -> str:
+    """Return the export destination as given (a URL or an absolute path naming an object), stripped.
+
+    :param destination: The ``destination`` argument (after rendering), when it is not an ``ObjectStoragePath``.
+    :raises ValueError: For anything else: a relative path, a folder, an empty or non-string value.
+    """
+    if not isinstance(destination, str) or not destination.strip():
+        raise ValueError(f"destination must be a path or URL string, got {destination!r}")
+    text = destination.strip()
+    if "://" not in text and not text.startswith("/"):
+        raise ValueError(
+            "destination must be a URL such as s3://bucket/dailybot/{{ ds }}.jsonl or an absolute path, "
+            f"got {text!r}"
+        )
+    if text.endswith("/"):
+        raise ValueError(f"destination must name an object (a file), not a folder: {text!r}")
+    return text
+
+
+def _static_destination(destination: object) -> None:
+    if not hasattr(destination, "protocol"):  # an ObjectStoragePath is checked by its own constructor
+        destination_text(destination)
+
+
+def _static_date(argument: str) -> Any:
+    def check(value: object) -> None:
+        from airflow_provider_dailybot.resources import as_date
+
+        as_date(value, argument)
+
+    return check
+
+
+def _static_range(dates: tuple[object, object]) -> None:
+    from airflow_provider_dailybot.resources import date_range
+
+    date_range(*dates)
+
+
+def _static_identifier(argument: str) -> Any:
+    def check(value: object) -> None:
+        from airflow_provider_dailybot.resources import validate_identifier
+
+        validate_identifier(value, argument)
+
+    return check
+
+
+class _DailyBotExportResponsesOperator(DailyBotBaseOperator):
     """Shared export logic: date range, destination, buffered write, XCom summary."""
 
     template_fields: Sequence[str] = (
@@ -70,6 +124,14 @@ class _DailyBotExportResponsesOperator(_DailyBotOperator):
         self.date_start = date_start
         self.date_end = date_end
         self.destination_conn_id = destination_conn_id
+        self.check_static({
+            "destination": (destination, _static_destination),
+            "date_start": (date_start or None, _static_date("date_start")),
+            "date_end": (date_end or None, _static_date("date_end")),
+            "destination_conn_id": (destination_conn_id, require_text("destination_conn_id")),
+        })  # fmt: skip
+        if date_start and date_end and not is_deferred(date_start) and not is_deferred(date_end):
+            self.check_static({"date_end": ((date_start, date_end), _static_range)})
 
     def _rows(self, date_start: str, date_end: str) -> Iterator[dict[str, Any]]:
         raise NotImplementedError
@@ -101,17 +163,7 @@ class _DailyBotExportResponsesOperator(_DailyBotOperator):
 
         if isinstance(self.destination, ObjectStoragePath):
             return self.destination
-        if not isinstance(self.destination, str) or not self.destination.strip():
-            raise ValueError(f"destination must be a path or URL string, got {self.destination!r}")
-        text = self.destination.strip()
-        if "://" not in text and not text.startswith("/"):
-            raise ValueError(
-                "destination must be a URL such as s3://bucket/dailybot/{{ ds }}.jsonl or an absolute path, "
-                f"got {text!r}"
-            )
-        if text.endswith("/"):
-            raise ValueError(f"destination must name an object (a file), not a folder: {text!r}")
-        return ObjectStoragePath(text, conn_id=self.destination_conn_id)
+        return ObjectStoragePath(destination_text(self.destination), conn_id=self.destination_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_dailybot.resources import resource_id
@@ -190,6 +242,7 @@ class DailyBotExportCheckinResponsesOperator(_DailyBotExportResponsesOperator):
     def __init__(self, *, checkin_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.checkin_id = checkin_id
+        self.check_static({"checkin_id": (checkin_id, _static_identifier("checkin_id"))})
 
     def _rows(self, date_start: str, date_end: str) -> Iterator[dict[str, Any]]:
         return self.hook.iter_checkin_responses(self.checkin_id, date_start=date_start, date_end=date_end)
@@ -234,6 +287,10 @@ class DailyBotExportFormResponsesOperator(_DailyBotExportResponsesOperator):
         super().__init__(**kwargs)
         self.form_id = form_id
         self.all_responses = all_responses
+        self.check_static({
+            "form_id": (form_id, _static_identifier("form_id")),
+            "all_responses": (all_responses, require_bool("all_responses")),
+        })  # fmt: skip
 
     def _rows(self, date_start: str, date_end: str) -> Iterator[dict[str, Any]]:
         return self.hook.iter_form_responses(

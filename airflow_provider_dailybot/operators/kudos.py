@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dailybot.operators.webhook_subscription import DEFAULT_CONN_ID, _DailyBotOperator
+from airflow_provider_dailybot.operators._base import DEFAULT_CONN_ID, DailyBotBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class DailyBotGiveKudosOperator(_DailyBotOperator):
+class DailyBotGiveKudosOperator(DailyBotBaseOperator):
     """Give kudos to one or more users (``POST /v1/kudos/``).
 
     The arguments are validated before the request (user UUIDs, non-empty content, boolean flags).

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dailybot.operators.webhook_subscription import DEFAULT_CONN_ID, _DailyBotOperator
+from airflow_provider_dailybot.operators._base import DEFAULT_CONN_ID, DailyBotBaseOperator
 from airflow_provider_dailybot.resources import MESSAGE_ARGUMENTS
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def require_target(operator: str, *targets: object) -> None:
         raise ValueError(f"{operator} needs at least one of target_users, target_teams or target_channels")
 
 
-class DailyBotSendMessageOperator(_DailyBotOperator):
+class DailyBotSendMessageOperator(DailyBotBaseOperator):
     """Send a message through the DailyBot bot (``POST /v1/send-message/``).
 
     The message reaches users (direct messages), every member of teams, and/or chat channels, on the

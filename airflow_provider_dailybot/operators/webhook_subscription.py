@@ -19,83 +19,48 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
-from airflow_provider_dailybot.webhooks.assets import validate_channel_name
+from airflow_provider_dailybot.operators._base import (
+    DEFAULT_CONN_ID,
+    UI_COLOR,
+    UI_FG_COLOR,
+    DailyBotBaseOperator,
+    _DailyBotOperator,
+    channel_inlets,
+    optional_channel,
+    require_bool,
+    require_event_names,
+    require_number,
+    require_text,
+    require_timedelta,
+    require_uuids,
+    static_hook_url,
+    subscription_field,
+    target_hook_id,
+    utc_now_iso,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
-    from airflow_provider_dailybot.webhooks.bindings import Delivery
-    from airflow_provider_dailybot.webhooks.channels import ChannelState
+    from airflow_provider_dailybot.webhooks.asset_events import Delivery
 
-DEFAULT_CONN_ID = "dailybot_default"
-UI_COLOR = "#ffc85e"  # DailyBot's yellow
-UI_FG_COLOR = "#1a1a1a"
-
-
-def _utc_now_iso() -> str:
-    return datetime.now(tz=timezone.utc).isoformat()
-
-
-def _optional_channel(channel: object) -> str | None:
-    if channel is None or channel == "":
-        return None
-    try:
-        return validate_channel_name(channel)
-    except ValueError as err:
-        raise ValueError(f"channel: {err}") from None
+# The base class, colours, DEFAULT_CONN_ID and subscription_field moved to ._base (and connection.py);
+# they stay importable from here.
+__all__ = [
+    "DEFAULT_CONN_ID",
+    "UI_COLOR",
+    "UI_FG_COLOR",
+    "DailyBotCreateWebhookSubscriptionOperator",
+    "DailyBotDeleteWebhookSubscriptionOperator",
+    "DailyBotPromoteWebhookSubscriptionOperator",
+    "_DailyBotOperator",
+    "subscription_field",
+]
 
 
-def subscription_field(value: object, key: str) -> Any:
-    """Read ``key`` from a subscription given as the create operator's XCom dict, or return ``value`` itself.
-
-    :param value: A dict (the create operator's return value) or a plain value.
-    :param key: The key to read from a dict, e.g. ``"hook_id"``.
-    """
-    if isinstance(value, dict):
-        return value.get(key)
-    # A bare value (e.g. a hook id string) stands only for the hook id, never for its URL or channel.
-    return value if key == "hook_id" else None
-
-
-class _DailyBotOperator(BaseOperator):
-    """Shared plumbing: the connection id, the cached hook and the channel store."""
-
-    ui_color = UI_COLOR
-    ui_fgcolor = UI_FG_COLOR
-
-    def __init__(self, *, dailybot_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.dailybot_conn_id = dailybot_conn_id
-
-    @cached_property
-    def hook(self) -> DailyBotHook:
-        """The DailyBot hook for ``dailybot_conn_id`` (built on first use, after templates are rendered)."""
-        from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
-
-        if not isinstance(self.dailybot_conn_id, str) or not self.dailybot_conn_id.strip():
-            raise ValueError(f"dailybot_conn_id must be a non-empty string, got {self.dailybot_conn_id!r}")
-        return DailyBotHook(dailybot_conn_id=self.dailybot_conn_id.strip())
-
-    @staticmethod
-    def _load_state(channel: str) -> ChannelState:
-        from airflow_provider_dailybot.webhooks.channels import ChannelState, TaskChannelStore
-
-        return TaskChannelStore().load(channel) or ChannelState(channel=channel)
-
-    @staticmethod
-    def _save_state(state: ChannelState) -> None:
-        from airflow_provider_dailybot.webhooks.channels import TaskChannelStore
-
-        TaskChannelStore().save(state)
-
-
-class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
+class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
     """Create a DailyBot webhook subscription that delivers to a receiver channel (or to any URL).
 
     For a ``channel``, the operator generates a fresh ``X-BEARER`` secret (masked in logs; only its
@@ -172,6 +137,21 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
         self.immediate_sample_event = immediate_sample_event
         self.allow_unknown_events = allow_unknown_events
         self.allow_insecure_hook_url = allow_insecure_hook_url
+        if channel in (None, "") and hook_url in (None, ""):
+            raise ValueError(
+                f"{type(self).__name__} {self.task_id!r}: give a receiver channel, or an explicit hook_url for an "
+                "external receiver"
+            )
+        self.check_static({
+            "events": (events, require_event_names("events", allow_unknown=allow_unknown_events)),
+            "channel": (channel or None, optional_channel),
+            "hook_url": (hook_url or None, static_hook_url(allow_insecure=allow_insecure_hook_url is True)),
+            "name": (name or None, require_text("name")),
+            "subscribed_objects": (subscribed_objects, require_uuids("subscribed_objects")),
+            "immediate_sample_event": (immediate_sample_event, require_bool("immediate_sample_event")),
+            "allow_unknown_events": (allow_unknown_events, require_bool("allow_unknown_events")),
+            "allow_insecure_hook_url": (allow_insecure_hook_url, require_bool("allow_insecure_hook_url")),
+        })  # fmt: skip
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.log import mask_secret
@@ -183,7 +163,7 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
         from airflow_provider_dailybot.webhooks.config import channel_hook_url
 
         # Validate everything before any request or state change.
-        channel = _optional_channel(self.channel)
+        channel = optional_channel(self.channel)
         if channel is None and not self.hook_url:
             raise ValueError("Give a receiver channel, or an explicit hook_url for an external receiver")
         hook_url = validate_hook_url(
@@ -219,7 +199,7 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
             state.add_secret_hash(secret_hash)
             self._save_state(state)
 
-        created_at = _utc_now_iso()
+        created_at = utc_now_iso()
         try:
             subscription = self.hook.create_webhook_subscription(
                 hook_url=hook_url,
@@ -263,7 +243,7 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
         }
 
 
-class DailyBotDeleteWebhookSubscriptionOperator(_DailyBotOperator):
+class DailyBotDeleteWebhookSubscriptionOperator(DailyBotBaseOperator):
     """Delete a DailyBot webhook subscription and retire its secret from the channel.
 
     "Already gone" counts as success by default, so the operator works as an Airflow teardown:
@@ -308,16 +288,18 @@ class DailyBotDeleteWebhookSubscriptionOperator(_DailyBotOperator):
         self.channel = channel
         self.missing_ok = missing_ok
         self.keep_if_verified_by = keep_if_verified_by
+        self.check_static({
+            "hook_id": (hook_id, require_text("hook_id")),
+            "hook_url": (hook_url or None, static_hook_url(allow_insecure=True)),
+            "channel": (channel or None, optional_channel),
+            "missing_ok": (missing_ok, require_bool("missing_ok")),
+            "keep_if_verified_by": (keep_if_verified_by, require_text("keep_if_verified_by")),
+        })  # fmt: skip
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook_id = self.hook_id or subscription_field(self.subscription, "hook_id")
+        hook_id = target_hook_id(self.hook_id, self.subscription, purpose="delete")
         hook_url = self.hook_url or subscription_field(self.subscription, "hook_url") or None
-        channel = _optional_channel(self.channel or subscription_field(self.subscription, "channel"))
-        if not isinstance(hook_id, str) or not hook_id.strip() or hook_id.strip() == "None":
-            raise ValueError(
-                f"No hook id to delete (got {hook_id!r}): pass hook_id, or subscription=<create task>.output"
-            )
-        hook_id = hook_id.strip()
+        channel = optional_channel(self.channel or subscription_field(self.subscription, "channel"))
         if self.keep_if_verified_by:
             verified = context["ti"].xcom_pull(task_ids=self.keep_if_verified_by)
             if verified:
@@ -334,7 +316,7 @@ class DailyBotDeleteWebhookSubscriptionOperator(_DailyBotOperator):
         return {"hook_id": hook_id, "channel": channel, "deleted": deleted}
 
 
-class DailyBotPromoteWebhookSubscriptionOperator(_DailyBotOperator):
+class DailyBotPromoteWebhookSubscriptionOperator(DailyBotBaseOperator):
     """Make one verified subscription the only one of its channel: delete every other, retire their secrets.
 
     The last step of a rotation:
@@ -374,22 +356,19 @@ class DailyBotPromoteWebhookSubscriptionOperator(_DailyBotOperator):
         dailybot_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset
-
-        self.channel = validate_channel_name(channel)
-        self.asset = dailybot_webhook_asset(self.channel)
-        inlets = list(kwargs.pop("inlets", None) or [])
-        if self.asset not in inlets:
-            inlets.append(self.asset)
+        self.channel, self.asset, inlets = channel_inlets(channel, kwargs.pop("inlets", None))
         super().__init__(dailybot_conn_id=dailybot_conn_id, inlets=inlets, **kwargs)
         self.subscription = subscription
         self.orphan_lookback = orphan_lookback
         self.max_events = max_events
+        self.check_static({
+            "orphan_lookback": (orphan_lookback, require_timedelta("orphan_lookback")),
+            "max_events": (max_events, require_number("max_events", integer=True)),
+        })  # fmt: skip
 
     def _recent_deliveries(self, context: Context) -> list[Delivery]:
         """The deliveries (hook id and secret reference) recorded on the channel within ``orphan_lookback``."""
-        from airflow_provider_dailybot.sensors.webhook_delivery import recent_asset_events
-        from airflow_provider_dailybot.webhooks.bindings import event_deliveries
+        from airflow_provider_dailybot.webhooks.asset_events import event_deliveries, recent_asset_events
 
         since = datetime.now(tz=timezone.utc) - self.orphan_lookback
         events = recent_asset_events(context, self.asset, since=since, limit=self.max_events)

@@ -8,8 +8,24 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_dailybot.operators.webhook_subscription import UI_COLOR, UI_FG_COLOR, subscription_field
-from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset, validate_channel_name
+from airflow_provider_dailybot.operators._base import (
+    UI_COLOR,
+    UI_FG_COLOR,
+    channel_inlets,
+    check_static,
+    require_number,
+    require_text,
+    subscription_field,
+    target_hook_id,
+)
+from airflow_provider_dailybot.webhooks.asset_events import (
+    DELIVERY_ID_KEY,
+    EVENT_KEY,
+    EVENT_TIMESTAMP_KEY,
+    delivered_by,
+    event_deliveries,
+    recent_asset_events,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,42 +46,17 @@ def _parse_since(value: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def delivered_by(extra: dict[str, Any]) -> list[str]:
-    """Return the hook ids that delivered a recorded event (the receiver merges duplicates into one event).
+def sensor_timeout_class() -> type[Exception]:
+    """Return the ``AirflowSensorTimeout`` class that Airflow's ``BaseSensorOperator`` raises.
 
-    A hook id the receiver flagged as disagreeing with its secret (``hook_id_mismatch``) is left out. This
-    list is informational: whether a delivery proves anything is decided with the channel's bindings
-    (:class:`~airflow_provider_dailybot.webhooks.bindings.ChannelBindings`).
-
-    :param extra: The asset event's ``extra`` as written by the receiver.
+    The Task SDK defines it (``airflow.sdk.exceptions``) from Airflow 3.2 on, and ``airflow.exceptions``
+    only re-exports it with a deprecation warning; Airflow 3.1 defines it in ``airflow.exceptions``.
     """
-    from airflow_provider_dailybot.webhooks.bindings import DELIVERED_BY_KEY, DELIVERIES_KEY, event_deliveries
-
-    if DELIVERIES_KEY in extra:
-        return [h for h in (extra.get(DELIVERED_BY_KEY) or []) if isinstance(h, str)]
-    return [d.hook_id for d in event_deliveries(extra)]  # an event of a 0.1 receiver
-
-
-def recent_asset_events(context: Context, asset: Any, *, since: datetime | None, limit: int) -> list[Any]:
-    """Return the newest ``limit`` events of ``asset`` recorded at or after ``since``, read via ``inlet_events``.
-
-    The asset must be in the task's ``inlets``. A fresh accessor is taken on every call (a held one
-    caches its first result). On Airflow 3.1 the accessor is a plain list of every event of the asset,
-    filtered here in Python.
-
-    :param context: The task's context.
-    :param asset: The asset, as declared in ``inlets``.
-    :param since: Earliest recording time to include; ``None`` for no lower bound.
-    :param limit: Most events to return.
-    """
-    accessor = context["inlet_events"][asset]
-    if hasattr(accessor, "after"):
-        if since is not None:
-            accessor = accessor.after(since.isoformat())
-        return list(accessor.ascending(False).limit(limit))
-    events = [e for e in accessor if since is None or e.timestamp >= since]
-    events.sort(key=lambda e: e.timestamp, reverse=True)
-    return events[:limit]
+    try:
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+    except ImportError:  # Airflow 3.1
+        from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef,unused-ignore]
+    return AirflowSensorTimeout
 
 
 class DailyBotWebhookDeliverySensor(BaseSensorOperator):
@@ -86,9 +77,26 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
     sensor, nor does an event recorded by a 0.1 receiver (which kept no secret reference).
     The matching delivery (event, timestamp, hook, delivery id; not the body) is returned to XCom.
 
-    It defaults to ``mode="reschedule"``: no worker slot is held between pokes. It does not defer,
-    because Airflow triggers cannot read asset events (``inlet_events`` exists only in a task's
-    context), and a reschedule poke costs one small Execution-API query.
+    It defaults to ``mode="poke"`` with ``poke_interval=5`` and ``timeout=300``: the delivery it
+    waits for is the immediate sample, which DailyBot sends within seconds of the subscription's
+    creation, so the expected wait is far below the minute from which Airflow recommends
+    ``mode="reschedule"`` (whose pokes should be at least 60 s apart). Measured on Airflow 3.3 with
+    the LocalExecutor and the fake DailyBot (create → verify, 2 cores):
+
+    * sample already recorded at the first poke (the usual case): both modes succeed on the first
+      poke, holding a worker slot about 1 s; verified 1.3 to 1.8 s after the create task ended;
+    * sample 20 s late: poke (5 s) holds one slot 21 s and verifies 21.6 s after create; reschedule
+      (60 s) holds a slot twice for under 1 s each but verifies 62.5 s after create, so the rotation
+      (and its promote) ends a minute later, and every reschedule starts the task again (a new
+      process, a new pod on Kubernetes, a DAG-file parse); reschedule with a 5 s interval (the 0.1
+      default) was marked failed by the scheduler: the executor's "success" for one poke arrived
+      after the next poke was queued (apache/airflow#71172, still open).
+
+    So poke mode frees the worker for good sooner and avoids that race; the short ``timeout``
+    bounds what a subscription whose sample never arrives can hold (5 minutes of one slot). For a
+    long wait (e.g. verifying with a real event rather than the sample) pass ``mode="reschedule"``
+    with ``poke_interval`` of 60 s or more. The sensor does not defer, because Airflow triggers
+    cannot read asset events (``inlet_events`` exists only in a task's context).
 
     On Airflow 3.1 ``inlet_events[asset]`` is a plain list of *every* event of the asset (no
     ``after``/``limit``); the sensor then filters in Python, which costs more on a busy channel.
@@ -96,7 +104,7 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
     .. code-block:: python
 
         verify = DailyBotWebhookDeliverySensor(
-            task_id="verify", channel="checkins", subscription=create.output, timeout=300
+            task_id="verify", channel="checkins", subscription=create.output
         )
 
     :param channel: The receiver channel (not templated: it sets the task's ``inlets``).
@@ -108,6 +116,9 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
     :param hook_url: The subscription's URL, for messages only. (templated)
     :param clock_skew: Seconds subtracted from ``since`` for clock differences between worker and api-server.
     :param max_events: Most recent events read per poke.
+    :param mode: ``"poke"`` (default) or ``"reschedule"`` (then use a ``poke_interval`` of 60 s or more).
+    :param poke_interval: Seconds between pokes (default 5).
+    :param timeout: Seconds to wait for the delivery before failing (default 300).
     """
 
     template_fields: Sequence[str] = ("subscription", "hook_id", "since", "hook_url")
@@ -124,21 +135,19 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         hook_url: str | None = None,
         clock_skew: float = 5.0,
         max_events: int = 500,
-        mode: str = "reschedule",
+        mode: str = "poke",
         poke_interval: float = 5.0,
-        timeout: float = 600.0,
+        timeout: float = 300.0,
         **kwargs: Any,
     ) -> None:
-        self.channel = validate_channel_name(channel)
-        self.asset = dailybot_webhook_asset(self.channel)
-        inlets = list(kwargs.pop("inlets", None) or [])
-        if self.asset not in inlets:
-            inlets.append(self.asset)
+        self.channel, self.asset, inlets = channel_inlets(channel, kwargs.pop("inlets", None))
         super().__init__(inlets=inlets, mode=mode, poke_interval=poke_interval, timeout=timeout, **kwargs)
-        if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1:
-            raise ValueError(f"max_events must be a positive integer, got {max_events!r}")
-        if not isinstance(clock_skew, (int, float)) or clock_skew < 0:
-            raise ValueError(f"clock_skew must be a non-negative number of seconds, got {clock_skew!r}")
+        check_static(f"{type(self).__name__} {self.task_id!r}", {
+            "hook_id": (hook_id, require_text("hook_id")),
+            "since": (since, _parse_since),
+            "clock_skew": (clock_skew, require_number("clock_skew", inclusive=True)),
+            "max_events": (max_events, require_number("max_events", integer=True)),
+        }, templated=self.template_fields)  # fmt: skip
         self.subscription = subscription
         self.hook_id = hook_id
         self.since = since
@@ -147,12 +156,10 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         self.max_events = max_events
 
     def _target(self) -> tuple[str, datetime | None, str | None]:
-        hook_id = self.hook_id or subscription_field(self.subscription, "hook_id")
-        if not isinstance(hook_id, str) or not hook_id.strip() or hook_id == "None":
-            raise ValueError(f"No hook id to verify (got {hook_id!r}): pass hook_id, or subscription=<create>.output")
+        hook_id = target_hook_id(self.hook_id, self.subscription, purpose="verify")
         since = _parse_since(self.since or subscription_field(self.subscription, "created_at"))
         hook_url = self.hook_url or subscription_field(self.subscription, "hook_url")
-        return hook_id.strip(), since, hook_url if isinstance(hook_url, str) else None
+        return hook_id, since, hook_url if isinstance(hook_url, str) else None
 
     def _recent_events(self, context: Context, since: datetime | None) -> list[Any]:
         from airflow_provider_dailybot.webhooks.config import receiver_dedupe_window_seconds
@@ -177,8 +184,6 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         return bindings
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        from airflow_provider_dailybot.webhooks.bindings import event_deliveries
-
         hook_id, since, _ = self._target()
         bindings = self._bindings(hook_id)
         events = self._recent_events(context, since)
@@ -188,9 +193,9 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
                 delivery = {
                     "hook_id": hook_id,
                     "channel": self.channel,
-                    "event": extra.get("event"),
-                    "event_timestamp": extra.get("event_timestamp"),
-                    "delivery_id": extra.get("delivery_id"),
+                    "event": extra.get(EVENT_KEY),
+                    "event_timestamp": extra.get(EVENT_TIMESTAMP_KEY),
+                    "delivery_id": extra.get(DELIVERY_ID_KEY),
                     "recorded_at": event.timestamp.isoformat(),
                     "delivered_by": delivered_by(extra),
                 }
@@ -209,8 +214,7 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         return False
 
     def execute(self, context: Context) -> Any:
-        # airflow.exceptions re-exports the Task SDK's class on 3.3 and defines it on 3.1.
-        from airflow.exceptions import AirflowSensorTimeout
+        AirflowSensorTimeout = sensor_timeout_class()
 
         hook_id, since, hook_url = self._target()
         try:

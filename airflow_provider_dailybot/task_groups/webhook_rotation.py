@@ -7,8 +7,9 @@ from typing import Any
 
 from airflow.sdk import TaskGroup
 
+from airflow_provider_dailybot.connection import DEFAULT_CONN_ID
+from airflow_provider_dailybot.operators._base import check_static, require_event_names, require_number, require_uuids
 from airflow_provider_dailybot.operators.webhook_subscription import (
-    DEFAULT_CONN_ID,
     DailyBotCreateWebhookSubscriptionOperator,
     DailyBotDeleteWebhookSubscriptionOperator,
     DailyBotPromoteWebhookSubscriptionOperator,
@@ -24,7 +25,7 @@ def dailybot_webhook_rotation(
     group_id: str | None = None,
     name: str | None = None,
     subscribed_objects: Sequence[str] | None = None,
-    verify_timeout: float = 600.0,
+    verify_timeout: float = 300.0,
     poke_interval: float = 5.0,
     dailybot_conn_id: str = DEFAULT_CONN_ID,
     **task_kwargs: Any,
@@ -37,7 +38,10 @@ def dailybot_webhook_rotation(
         A fresh secret is registered with the channel and a new subscription is created with
         ``immediate_sample_event`` (the old subscription and secret keep working).
     ``verify_new_subscription``
-        Waits (reschedule mode) for a delivery from the new subscription, normally its sample.
+        Waits (poke mode, every ``poke_interval`` seconds, at most ``verify_timeout``) for a delivery from
+        the new subscription, normally its sample, which arrives within seconds (see
+        :class:`~airflow_provider_dailybot.sensors.webhook_delivery.DailyBotWebhookDeliverySensor` for
+        why poke mode).
     ``promote_new_subscription``
         Deletes every other subscription of the channel at DailyBot and retires their secrets. An event
         delivered by both subscriptions during the overlap is recorded once (the receiver deduplicates).
@@ -60,14 +64,20 @@ def dailybot_webhook_rotation(
     :param group_id: Task group id; defaults to ``rotate_<channel>``.
     :param name: Subscription name shown in DailyBot.
     :param subscribed_objects: Check-in or form UUIDs to limit the subscription to.
-    :param verify_timeout: Seconds to wait for the new subscription's first delivery.
-    :param poke_interval: Seconds between verification pokes.
+    :param verify_timeout: Seconds to wait for the new subscription's first delivery (default 300).
+    :param poke_interval: Seconds between verification pokes (default 5).
     :param dailybot_conn_id: The DailyBot connection.
     :param task_kwargs: Passed to every task (e.g. ``retries``, ``retry_delay``).
     """
     channel = validate_channel_name(channel)
     if isinstance(events, str) or not isinstance(events, Sequence):
         raise TypeError(f"events must be a list of DailyBot event names, got {type(events).__name__}")
+    check_static(f"dailybot_webhook_rotation {channel!r}", {
+        "events": (events, require_event_names("events")),
+        "verify_timeout": (verify_timeout, require_number("verify_timeout")),
+        "poke_interval": (poke_interval, require_number("poke_interval")),
+        "subscribed_objects": (subscribed_objects, require_uuids("subscribed_objects")),
+    })  # fmt: skip
     with TaskGroup(group_id or f"rotate_{channel}") as group:
         create = DailyBotCreateWebhookSubscriptionOperator(
             task_id="create_new_subscription",

@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_provider_dailybot.connection import DEFAULT_CONN_ID
+
 if TYPE_CHECKING:
     from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
 
-DEFAULT_CONN_ID = "dailybot_default"
 #: Prefix of the state-store key; the check-in id follows, so one asset may watch several check-ins.
 STATE_KEY_PREFIX = "dailybot_checkin_responses:"
 

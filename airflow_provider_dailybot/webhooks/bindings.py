@@ -6,7 +6,7 @@ that channel and can name *any* hook id. So a hook id read from an asset event p
 itself; what does is the pair (hook id, secret that authenticated it):
 
 * the receiver stores, for every delivery merged into an event, the hook id and a **secret
-  reference** (:func:`secret_ref`: 16 hex characters of ``sha256("ref:" + secret_sha256)``, neither
+  reference** (:func:`~.asset_events.secret_ref`: 16 hex characters of ``sha256("ref:" + secret_sha256)``, neither
   the secret nor its stored hash) under ``extra["deliveries"]``;
 * a subscription recorded in the channel state binds its secret to its hook id. A delivery whose
   secret is bound to *another* hook id is a mismatch: recorded, flagged, and never used to verify or
@@ -18,111 +18,48 @@ itself; what does is the pair (hook id, secret that authenticated it):
 Events written by a 0.1 receiver carry no secret reference: they are read (``delivered_by``) but
 never verify a subscription nor make a hook id a deletion target.
 
-Pure functions over ``AssetEvent.extra`` dicts and :class:`~.channels.ChannelState`; no Airflow import.
+Pure functions over ``AssetEvent.extra`` dicts (their shape is :mod:`.asset_events`) and
+:class:`~.channels.ChannelState`; no Airflow import.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
 
+from airflow_provider_dailybot.webhooks.asset_events import (
+    DELIVERED_BY_KEY,
+    DELIVERIES_KEY,
+    MAX_DELIVERIES_PER_EVENT,
+    MISMATCH_KEY,
+    SECRET_REF_KEY,
+    Delivery,
+    event_deliveries,
+    merge_delivery,
+    secret_ref,
+)
 from airflow_provider_dailybot.webhooks.channels import ChannelState
 
-#: Key, in ``AssetEvent.extra``, of the secret reference of the event's first delivery.
-SECRET_REF_KEY = "secret_ref"
-#: Key of the list of ``{"hook_id", "secret_ref", "hook_id_mismatch"}`` of every delivery merged into the event.
-DELIVERIES_KEY = "deliveries"
-#: Key of the flag set when the event's own ``hook.id`` disagrees with its secret's binding at record time.
-MISMATCH_KEY = "hook_id_mismatch"
-#: Key of the hook ids that delivered the event and agreed with their secret's binding at record time.
-DELIVERED_BY_KEY = "delivered_by"
-#: Most deliveries listed in one event's ``deliveries`` (DailyBot sends an event once per subscription).
-MAX_DELIVERIES_PER_EVENT = 100
+# The extra's keys, Delivery, secret_ref, event_deliveries and merge_delivery live in .asset_events (the
+# AssetEvent.extra contract); they are re-exported here so existing imports from this module keep working.
+__all__ = [
+    "BOUND",
+    "DELIVERED_BY_KEY",
+    "DELIVERIES_KEY",
+    "LEGACY",
+    "MAX_DELIVERIES_PER_EVENT",
+    "MISMATCH",
+    "MISMATCH_KEY",
+    "SECRET_REF_KEY",
+    "UNBOUND",
+    "ChannelBindings",
+    "Delivery",
+    "event_deliveries",
+    "merge_delivery",
+    "secret_ref",
+    "unrecorded_subscriptions",
+]
 
 BOUND, MISMATCH, UNBOUND, LEGACY = "bound", "mismatch", "unbound", "legacy"
-
-
-def secret_ref(secret_sha256: str) -> str:
-    """Return the reference of a secret stored in asset events: 16 hex of ``sha256("ref:" + secret_sha256)``.
-
-    It identifies which of a channel's secrets authenticated a delivery without revealing the secret or
-    the hash the channel stores (which the receiver compares presented secrets against).
-
-    :param secret_sha256: Lower-case hex SHA-256 of the secret.
-    """
-    return hashlib.sha256(("ref:" + secret_sha256).encode("ascii")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One delivery merged into an asset event.
-
-    :param hook_id: The hook id the envelope named.
-    :param secret_ref: Reference of the secret that authenticated it; None for an event of a 0.1 receiver.
-    :param hook_id_mismatch: True when the receiver found, at record time, that the secret is bound to
-        another hook id.
-    """
-
-    hook_id: str
-    secret_ref: str | None
-    hook_id_mismatch: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready dict stored under ``extra["deliveries"]``."""
-        return {"hook_id": self.hook_id, "secret_ref": self.secret_ref, MISMATCH_KEY: self.hook_id_mismatch}
-
-
-def event_deliveries(extra: Mapping[str, Any]) -> list[Delivery]:
-    """Return the deliveries of a recorded event, oldest first.
-
-    For an event of a 0.1 receiver (no ``deliveries`` list) these are its ``delivered_by`` hook ids and
-    ``hook.id``, without a secret reference.
-
-    :param extra: The asset event's ``extra``.
-    """
-    listed = extra.get(DELIVERIES_KEY)
-    if isinstance(listed, list):
-        found: list[Delivery] = []
-        for item in listed:
-            if not isinstance(item, dict) or not isinstance(item.get("hook_id"), str) or not item["hook_id"]:
-                continue
-            ref = item.get("secret_ref")
-            mismatch = item.get(MISMATCH_KEY) is True
-            found.append(Delivery(item["hook_id"], ref if isinstance(ref, str) else None, mismatch))
-        return found
-    hook_ids = [h for h in (extra.get(DELIVERED_BY_KEY) or []) if isinstance(h, str) and h]
-    first = (extra.get("hook") or {}).get("id") if isinstance(extra.get("hook"), dict) else None
-    if isinstance(first, str) and first and first not in hook_ids:
-        hook_ids.insert(0, first)
-    return [Delivery(h, None) for h in hook_ids]
-
-
-def merge_delivery(extra: Mapping[str, Any], delivery: Delivery) -> dict[str, Any]:
-    """Return ``extra`` with ``delivery`` (a duplicate of the event) added; ``extra`` is not changed.
-
-    The pair is added to ``deliveries`` and, unless it is a mismatch, the hook id to ``delivered_by``;
-    an event holds at most :data:`MAX_DELIVERIES_PER_EVENT` distinct pairs, after which nothing is added.
-
-    :param extra: The recorded event's ``extra``.
-    :param delivery: The duplicate delivery.
-    """
-    merged = dict(extra)
-    deliveries = event_deliveries(extra)
-    pairs = {(d.hook_id, d.secret_ref) for d in deliveries}
-    if (delivery.hook_id, delivery.secret_ref) in pairs:
-        merged[DELIVERIES_KEY] = [d.to_dict() for d in deliveries]
-        return merged
-    if len(deliveries) >= MAX_DELIVERIES_PER_EVENT:
-        return merged  # full: the event keeps what it has (DailyBot sends an event once per subscription)
-    deliveries.append(delivery)
-    merged[DELIVERIES_KEY] = [d.to_dict() for d in deliveries]
-    delivered_by = [h for h in (extra.get(DELIVERED_BY_KEY) or []) if isinstance(h, str)]
-    if not delivery.hook_id_mismatch and delivery.hook_id not in delivered_by:
-        delivered_by.append(delivery.hook_id)
-    merged[DELIVERED_BY_KEY] = delivered_by
-    return merged
 
 
 class ChannelBindings:

@@ -19,9 +19,10 @@ sending the whole body; 404 when no DAG declares the channel's asset, and for ev
 trailing-slash redirect: ``redirect_slashes`` is off). Nothing is recorded in any of these cases.
 
 Hook ids: the secret that authenticated a delivery is recorded as a non-reversible reference
-(``extra["secret_ref"]`` and ``extra["deliveries"]``, see :mod:`.bindings`). When the channel has a
-subscription bound to that secret with another hook id, the delivery is recorded but flagged
-(``extra["hook_id_mismatch"]``), left out of ``delivered_by`` and logged as a warning.
+(``extra["secret_ref"]`` and ``extra["deliveries"]``, see :mod:`.asset_events` and :mod:`.bindings`).
+When the channel has a subscription bound to that secret with another hook id, the delivery is
+recorded but flagged (``extra["hook_id_mismatch"]``), left out of ``delivered_by`` and logged as a
+warning.
 
 Duplicates: a delivery with the same event, event timestamp and body as one recorded on the same
 channel within ``[dailybot] receiver_dedupe_window_seconds`` (for instance the same event sent by
@@ -37,7 +38,6 @@ and the session factory are imported inside the functions that run in the thread
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -54,16 +54,19 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from airflow_provider_dailybot.webhooks.assets import is_valid_channel_name, webhook_asset_name, webhook_asset_uri
-from airflow_provider_dailybot.webhooks.bindings import (
-    DELIVERED_BY_KEY,
-    DELIVERIES_KEY,
+from airflow_provider_dailybot.webhooks.asset_events import (
+    DEDUPE_KEY,
+    DELIVERY_ID_KEY,
     MISMATCH_KEY,
     SECRET_REF_KEY,
     Delivery,
+    build_event_extra,
+    delivery_dedupe_key,  # noqa: F401 (defined in .asset_events; importable from here as before)
+    event_hook_id,
     merge_delivery,
     secret_ref,
 )
+from airflow_provider_dailybot.webhooks.assets import is_valid_channel_name, webhook_asset_name, webhook_asset_uri
 from airflow_provider_dailybot.webhooks.channels import (
     MAX_HOOK_ID_LENGTH,
     ChannelState,
@@ -81,10 +84,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Key of the receiver-assigned delivery id in ``AssetEvent.extra``.
-DELIVERY_ID_KEY = "delivery_id"
-#: Key of the duplicate-detection key in ``AssetEvent.extra``.
-DEDUPE_KEY = "dedupe_key"
 
 _EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 _MAX_TIMESTAMP_TEXT = 64
@@ -211,59 +210,6 @@ def parse_delivery(raw: bytes) -> dict[str, Any]:
     return envelope
 
 
-def delivery_dedupe_key(envelope: Mapping[str, Any]) -> str:
-    """Return the duplicate-detection key of an envelope: SHA-256 of its event, event timestamp and body.
-
-    The hook is left out on purpose, so the same event delivered by two subscriptions has one key.
-
-    :param envelope: A parsed envelope (see :func:`parse_delivery`).
-    """
-    identity = {
-        "event": envelope.get("event"),
-        "event_timestamp": envelope.get("event_timestamp"),
-        "body": envelope.get("body"),
-    }
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
-
-
-def build_event_extra(
-    channel: str,
-    envelope: Mapping[str, Any],
-    delivery_id: str,
-    *,
-    ref: str | None = None,
-    hook_id_mismatch: bool = False,
-) -> dict[str, Any]:
-    """Return the ``AssetEvent.extra`` recorded for a delivery.
-
-    :param channel: The channel the delivery arrived on.
-    :param envelope: The parsed envelope.
-    :param delivery_id: The id the receiver assigned to the delivery.
-    :param ref: The :func:`~.bindings.secret_ref` of the secret that authenticated the delivery; when
-        None the extra has the 0.1 shape (no ``secret_ref``, ``deliveries`` or ``hook_id_mismatch``).
-    :param hook_id_mismatch: The secret is bound to a subscription with another hook id: the hook id is
-        kept in ``hook`` and ``deliveries`` but left out of ``delivered_by``.
-    """
-    hook = envelope.get("hook") or {}
-    hook_id = hook.get("id") or None
-    extra: dict[str, Any] = {
-        DELIVERY_ID_KEY: delivery_id,
-        DEDUPE_KEY: delivery_dedupe_key(envelope),
-        "channel": channel,
-        "event": envelope["event"],
-        "event_timestamp": envelope.get("event_timestamp"),
-        "hook": {"id": hook.get("id"), "name": hook.get("name")},
-        "body": envelope["body"],
-        DELIVERED_BY_KEY: [hook_id] if hook_id and not hook_id_mismatch else [],
-    }
-    if ref is not None:
-        extra[SECRET_REF_KEY] = ref
-        extra[DELIVERIES_KEY] = [Delivery(hook_id, ref, hook_id_mismatch).to_dict()] if hook_id else []
-        extra[MISMATCH_KEY] = hook_id_mismatch
-    return extra
-
-
 def _log_safe(value: object, limit: int = 80) -> str:
     """Return ``value`` as printable text of bounded length, for log lines built from request data."""
     text = str(value)
@@ -369,7 +315,7 @@ def record_delivery(channel: str, extra: dict[str, Any]) -> RecordedDelivery:
             original = _find_recorded(session, asset.id, extra[DEDUPE_KEY], window) if window else None
             if original is not None:
                 stored = dict(original.extra)
-                hook_id = extra["hook"]["id"]
+                hook_id = event_hook_id(extra)
                 if hook_id:
                     duplicate = Delivery(hook_id, extra.get(SECRET_REF_KEY), extra.get(MISMATCH_KEY) is True)
                     merged = merge_delivery(stored, duplicate)
@@ -507,7 +453,7 @@ async def receive_delivery(channel: str, request: Request) -> JSONResponse:
         "Accepted DailyBot delivery: channel=%s event=%s hook_id=%s delivery_id=%s duplicate=%s",
         channel,
         envelope["event"],
-        _log_safe(extra["hook"]["id"]),
+        _log_safe(event_hook_id(extra)),
         recorded.delivery_id,
         recorded.duplicate,
     )

@@ -170,6 +170,15 @@ def test_bad_connection_is_refused_before_any_request(
 
 
 # -- arguments checked when the DAG is parsed -----------------------------------------------------
+def _create_op(**changes: Any) -> Any:
+    return DailyBotCreateWebhookSubscriptionOperator(**{"task_id": "t", "channel": "c", "events": EVENTS, **changes})
+
+
+def _export_op(**changes: Any) -> Any:
+    arguments = {"task_id": "t", "checkin_id": "c", "destination": "/exports/x.jsonl", **changes}
+    return DailyBotExportCheckinResponsesOperator(**arguments)
+
+
 PARSE_BAD = [
     Bad("sensor channel", lambda _: DailyBotWebhookDeliverySensor(task_id="t", channel="Bad Name"),
         ValueError, "channel"),
@@ -202,6 +211,63 @@ PARSE_BAD = [
         TypeError, "only_blockers"),
     Bad("trigger conn id", lambda _: DailyBotNewCheckinResponsesTrigger(checkin_id="c", dailybot_conn_id=""),
         ValueError, "dailybot_conn_id"),
+    # Static (literal) values of the lifecycle and export operators, checked before any run (issue 12).
+    Bad("create events typo", lambda _: _create_op(events=["followup.response.complete"]), ValueError,
+        "followups.response.completed"),
+    Bad("create events empty", lambda _: _create_op(events=[]), ValueError, "events"),
+    Bad("create events not text", lambda _: _create_op(events=[1]), TypeError, "events"),
+    Bad("create one literal typo among templates", lambda _: _create_op(events=["{{ var.value.e }}", "kudos.psted"]),
+        ValueError, "kudos.posted"),
+    Bad("create channel", lambda _: _create_op(channel="Bad Channel!"), ValueError, "channel"),
+    Bad("create nowhere", lambda _: _create_op(channel=None), ValueError, "hook_url"),
+    Bad("create url ftp", lambda _: _create_op(channel=None, hook_url="ftp://e.com/x"), ValueError, "http"),
+    Bad("create url plain http", lambda _: _create_op(channel=None, hook_url="http://e.com/x"), ValueError,
+        "plain http"),
+    Bad("create objects", lambda _: _create_op(subscribed_objects=["x"]), ValueError, "UUID"),
+    Bad("create name blank", lambda _: _create_op(name=" "), ValueError, "name"),
+    Bad("create sample flag", lambda _: _create_op(immediate_sample_event="yes"), TypeError,
+        "immediate_sample_event"),
+    Bad("create unknown flag", lambda _: _create_op(allow_unknown_events=1), TypeError, "allow_unknown_events"),
+    Bad("create conn id", lambda _: _create_op(dailybot_conn_id=""), ValueError, "dailybot_conn_id"),
+    Bad("delete hook_id", lambda _: DailyBotDeleteWebhookSubscriptionOperator(task_id="t", hook_id=" "),
+        ValueError, "hook_id"),
+    Bad("delete hook_url", lambda _: DailyBotDeleteWebhookSubscriptionOperator(task_id="t", hook_id="h",
+                                                                                hook_url="not a url"),
+        ValueError, "hook_url"),
+    Bad("delete channel", lambda _: DailyBotDeleteWebhookSubscriptionOperator(task_id="t", hook_id="h", channel="BAD"),
+        ValueError, "channel"),
+    Bad("delete missing_ok", lambda _: DailyBotDeleteWebhookSubscriptionOperator(task_id="t", hook_id="h",
+                                                                                  missing_ok="yes"),
+        TypeError, "missing_ok"),
+    Bad("promote lookback", lambda _: DailyBotPromoteWebhookSubscriptionOperator(
+        task_id="t", channel="c", subscription={}, orphan_lookback=8), ValueError, "orphan_lookback"),
+    Bad("promote max_events", lambda _: DailyBotPromoteWebhookSubscriptionOperator(
+        task_id="t", channel="c", subscription={}, max_events=0), ValueError, "max_events"),
+    Bad("sensor since", lambda _: DailyBotWebhookDeliverySensor(task_id="t", channel="c", since="yesterday"),
+        ValueError, "since"),
+    Bad("sensor hook_id", lambda _: DailyBotWebhookDeliverySensor(task_id="t", channel="c", hook_id=""),
+        ValueError, "hook_id"),
+    Bad("sensor max_events templated", lambda _: DailyBotWebhookDeliverySensor(task_id="t", channel="c",
+                                                                                max_events="{{ 5 }}"),
+        TypeError, "max_events"),
+    Bad("rotation events typo", lambda _: dailybot_webhook_rotation(channel="c", events=["kudos.psted"]),
+        ValueError, "kudos.posted"),
+    Bad("rotation timeout", lambda _: dailybot_webhook_rotation(channel="c", events=EVENTS, verify_timeout=0),
+        ValueError, "verify_timeout"),
+    Bad("rotation objects", lambda _: dailybot_webhook_rotation(channel="c", events=EVENTS,
+                                                                subscribed_objects=["x"]),
+        ValueError, "UUID"),
+    Bad("export relative", lambda _: _export_op(destination="out.jsonl"), ValueError, "destination"),
+    Bad("export folder", lambda _: _export_op(destination="/exports/dailybot/"), ValueError, "folder"),
+    Bad("export date words", lambda _: _export_op(date_start="yesterday"), ValueError, "date_start"),
+    Bad("export reversed", lambda _: _export_op(date_start="2026-02-01", date_end="2026-01-01"), ValueError,
+        "before date_start"),
+    Bad("export checkin_id", lambda _: _export_op(checkin_id="a/b"), ValueError, "checkin_id"),
+    Bad("export form_id", lambda _: DailyBotExportFormResponsesOperator(task_id="t", form_id="",
+                                                                        destination="/exports/x.jsonl"),
+        ValueError, "form_id"),
+    Bad("export all_responses", lambda _: DailyBotExportFormResponsesOperator(
+        task_id="t", form_id=UUID, destination="/exports/x.jsonl", all_responses="yes"), TypeError, "all_responses"),
 ]  # fmt: skip
 
 
@@ -242,8 +308,6 @@ def _templated_tasks(channel: str, tmp: str) -> dict[str, tuple[type[Exception],
         "create_objects": (create, {**ext, "events": EVENTS, "subscribed_objects": "{{ 'x' }}"}, ValueError, "UUID"),
         "create_conn_empty": (create, {**ext, "events": EVENTS, "dailybot_conn_id": "{{ '' }}"}, ValueError,
                               "dailybot_conn_id"),
-        "create_sample_flag": (create, {**ext, "events": EVENTS, "immediate_sample_event": "yes"}, TypeError,
-                               "immediate_sample_event"),
         "delete_no_xcom": (delete, {"subscription": missing}, ValueError, "hook id"),
         "delete_bad_url": (delete, {"hook_id": "h", "hook_url": "{{ 'not a url' }}"}, ValueError, "hook_url"),
         "delete_bad_channel": (delete, {"hook_id": "h", "channel": "{{ 'BAD' }}"}, ValueError, "channel"),
@@ -269,7 +333,6 @@ def _templated_tasks(channel: str, tmp: str) -> dict[str, tuple[type[Exception],
                           "content"),
         "export_relative": (export, {**dates, "checkin_id": "c", "destination": "{{ 'out.jsonl' }}"}, ValueError,
                             "destination"),
-        "export_folder": (export, {**dates, "checkin_id": "c", "destination": f"{tmp}/"}, ValueError, "folder"),
         "export_date_words": (export, {**dates, "checkin_id": "c", "date_start": "{{ 'yesterday' }}"}, ValueError,
                               "date"),
         "export_reversed": (export, {**dates, "checkin_id": "c", "date_start": "{{ '2026-02-01' }}"}, ValueError,
