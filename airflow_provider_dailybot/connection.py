@@ -7,13 +7,24 @@ pure, testable function and the hook only consumes the result.
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_dailybot.get_provider_info import DEFAULT_BASE_URL, DEFAULT_TIMEOUT_SECONDS
+from airflow_provider_dailybot.get_provider_info import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT_SECONDS,
+    DEFAULT_TOTAL_TIMEOUT_SECONDS,
+)
 
 DEFAULT_MAX_ATTEMPTS = 3
+#: Smallest ``max_response_bytes`` accepted (an error page must still fit).
+MIN_RESPONSE_BYTES = 1024
+#: Longest API key accepted; DailyBot's keys are far shorter.
+MAX_API_KEY_CHARS = 4096
 
 
 class DailyBotConnectionError(ValueError):
@@ -70,6 +81,80 @@ def is_loopback_host(hostname: str | None) -> bool:
         return False
 
 
+def validate_api_key(api_key: str, conn_id: str) -> str:
+    """Check that an API key can travel in the ``X-API-KEY`` header; the message never shows the key.
+
+    DailyBot's keys are printable ASCII without spaces. A key with a space, a line break or another
+    control character inside, or a non-ASCII character (a paste from a rich-text document), would
+    otherwise fail inside ``requests`` with a message quoting the key.
+
+    :param api_key: The key, outer whitespace already stripped.
+    :param conn_id: The connection id, for the message.
+    """
+    if len(api_key) > MAX_API_KEY_CHARS:
+        raise DailyBotConnectionError(
+            f"Connection {conn_id!r}: the DailyBot API key is {len(api_key)} characters long, more than "
+            f"{MAX_API_KEY_CHARS}; check what was pasted into the password field"
+        )
+    for position, char in enumerate(api_key, start=1):
+        code = ord(char)
+        if 33 <= code <= 126:
+            continue
+        if char.isspace():
+            what = "a space or line break"
+        elif code < 32 or code == 127 or 128 <= code < 160:
+            what = "a control character"
+        else:
+            what = "a non-ASCII character"
+        raise DailyBotConnectionError(
+            f"Connection {conn_id!r}: the DailyBot API key contains {what} at position {position}; DailyBot "
+            "keys are printable ASCII without spaces. Paste the key again (the key itself is not shown)."
+        )
+    return api_key
+
+
+def validate_overrides(
+    *,
+    timeout: float | None = None,
+    max_attempts: int | None = None,
+    total_timeout: float | None = None,
+    max_response_bytes: int | None = None,
+    max_pages: int | None = None,
+) -> dict[str, Any]:
+    """Check the hook's constructor arguments (each ``None`` means "use the connection's extra").
+
+    :param timeout: Seconds per connect and per read.
+    :param max_attempts: Attempts for retryable failures.
+    :param total_timeout: Seconds per attempt in all; not below ``timeout``.
+    :param max_response_bytes: Largest body read; at least :data:`MIN_RESPONSE_BYTES`.
+    :param max_pages: Most pages one list call follows.
+    :return: The arguments as keywords of :meth:`DailyBotConnectionSettings.from_connection`.
+    """
+    for name, seconds in (("timeout", timeout), ("total_timeout", total_timeout)):
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf
+        ):
+            raise ValueError(f"{name} must be a positive number of seconds, got {seconds!r}")
+    if timeout is not None and total_timeout is not None and total_timeout < timeout:
+        raise ValueError(f"total_timeout ({total_timeout!r}) must not be below timeout ({timeout!r})")
+    for name, count, minimum in (
+        ("max_attempts", max_attempts, 1),
+        ("max_response_bytes", max_response_bytes, MIN_RESPONSE_BYTES),
+        ("max_pages", max_pages, 1),
+    ):
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise TypeError(f"{name} must be an integer, got {count!r}")
+        if count is not None and count < minimum:
+            raise ValueError(f"{name} must be at least {minimum}, got {count}")
+    return {
+        "timeout": timeout,
+        "max_attempts": max_attempts,
+        "total_timeout": total_timeout,
+        "max_response_bytes": max_response_bytes,
+        "max_pages": max_pages,
+    }
+
+
 def _positive_number(value: Any, name: str, conn_id: str, *, integer: bool = False) -> float | None:
     if value is None or value == "":
         return None
@@ -81,7 +166,7 @@ def _positive_number(value: Any, name: str, conn_id: str, *, integer: bool = Fal
         raise DailyBotConnectionError(
             f"Connection {conn_id!r}: extra {name!r} must be a number, got {value!r}"
         ) from None
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         raise DailyBotConnectionError(f"Connection {conn_id!r}: extra {name!r} must be positive, got {value!r}")
     return number
 
@@ -106,9 +191,13 @@ class DailyBotConnectionSettings:
     :param conn_id: The Airflow connection id (for messages).
     :param api_key: DailyBot API key (never shown in ``repr``).
     :param base_url: API base URL ending in ``/v1/``.
-    :param timeout: Seconds for connect and read of each request.
+    :param timeout: Seconds for connect and for each read of each request.
     :param max_attempts: Attempts for retryable failures.
     :param verify: ``requests``' ``verify``: ``True``, ``False`` or a CA bundle path.
+    :param total_timeout: Seconds one attempt may take in all (connect, headers, body); ``>= timeout``.
+    :param max_response_bytes: Largest response body read.
+    :param max_pages: Most pages one list call follows.
+    :param implicit_https: The host was configured without a scheme, so ``https`` was assumed.
     """
 
     conn_id: str
@@ -117,6 +206,10 @@ class DailyBotConnectionSettings:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     verify: bool | str = True
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT_SECONDS
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_pages: int = DEFAULT_MAX_PAGES
+    implicit_https: bool = False
 
     @classmethod
     def from_connection(
@@ -125,12 +218,18 @@ class DailyBotConnectionSettings:
         *,
         timeout: float | None = None,
         max_attempts: int | None = None,
+        total_timeout: float | None = None,
+        max_response_bytes: int | None = None,
+        max_pages: int | None = None,
     ) -> DailyBotConnectionSettings:
         """Build settings from an Airflow ``Connection``; explicit arguments win over extras.
 
         :param conn: An ``airflow.sdk.Connection`` (or anything with the same attributes).
         :param timeout: Overrides the ``timeout`` extra.
         :param max_attempts: Overrides the ``max_attempts`` extra.
+        :param total_timeout: Overrides the ``total_timeout`` extra.
+        :param max_response_bytes: Overrides the ``max_response_bytes`` extra.
+        :param max_pages: Overrides the ``max_pages`` extra.
         """
         conn_id = conn.conn_id
         api_key = (conn.password or "").strip()
@@ -139,9 +238,15 @@ class DailyBotConnectionSettings:
                 f"Connection {conn_id!r} has no DailyBot API key: put the key in the password field "
                 "(labelled 'API Key' in the Airflow UI)"
             )
+        validate_api_key(api_key, conn_id)
         extra = conn.extra_dejson or {}
+        if not isinstance(extra, dict):
+            raise DailyBotConnectionError(f"Connection {conn_id!r}: the extras must be a JSON object")
         extra_timeout = _positive_number(extra.get("timeout"), "timeout", conn_id)
         extra_attempts = _positive_number(extra.get("max_attempts"), "max_attempts", conn_id, integer=True)
+        extra_total = _positive_number(extra.get("total_timeout"), "total_timeout", conn_id)
+        extra_bytes = _positive_number(extra.get("max_response_bytes"), "max_response_bytes", conn_id, integer=True)
+        extra_pages = _positive_number(extra.get("max_pages"), "max_pages", conn_id, integer=True)
         verify_ssl = _boolean(extra.get("verify_ssl"), "verify_ssl", conn_id)
         ca_bundle = extra.get("ca_bundle") or None
         verify: bool | str = ca_bundle if ca_bundle else (verify_ssl if verify_ssl is not None else True)
@@ -149,11 +254,28 @@ class DailyBotConnectionSettings:
             base_url = normalize_base_url(conn.host, conn.port)
         except DailyBotConnectionError as err:
             raise DailyBotConnectionError(f"Connection {conn_id!r}: {err}") from None
+        chosen_timeout = float(timeout or extra_timeout or DEFAULT_TIMEOUT_SECONDS)
+        explicit_total = total_timeout or extra_total
+        if explicit_total is not None and explicit_total < chosen_timeout:
+            raise DailyBotConnectionError(
+                f"Connection {conn_id!r}: total_timeout ({explicit_total:g} s) must not be below timeout "
+                f"({chosen_timeout:g} s): it bounds a whole attempt, timeout bounds each read"
+            )
+        chosen_bytes = int(max_response_bytes or extra_bytes or DEFAULT_MAX_RESPONSE_BYTES)
+        if chosen_bytes < MIN_RESPONSE_BYTES:
+            raise DailyBotConnectionError(
+                f"Connection {conn_id!r}: max_response_bytes must be at least {MIN_RESPONSE_BYTES}, got {chosen_bytes}"
+            )
+        host_text = (conn.host or "").strip()
         return cls(
             conn_id=conn_id,
             api_key=api_key,
             base_url=base_url,
-            timeout=float(timeout or extra_timeout or DEFAULT_TIMEOUT_SECONDS),
+            timeout=chosen_timeout,
             max_attempts=int(max_attempts or extra_attempts or DEFAULT_MAX_ATTEMPTS),
             verify=verify,
+            total_timeout=float(explicit_total or max(DEFAULT_TOTAL_TIMEOUT_SECONDS, chosen_timeout)),
+            max_response_bytes=chosen_bytes,
+            max_pages=int(max_pages or extra_pages or DEFAULT_MAX_PAGES),
+            implicit_https=bool(host_text) and "://" not in host_text,
         )

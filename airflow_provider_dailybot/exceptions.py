@@ -4,9 +4,11 @@ Every DailyBot error status maps to one class, so callers (and Airflow 3.3's tas
 ``retry_policy`` rules, which match dotted exception paths) never parse messages::
 
     DailyBotError                      base; method, path, status_code, code, detail
-    ├── DailyBotTransportError         no HTTP answer: connection refused/reset, DNS, TLS
-    │   └── DailyBotTimeoutError       connect or read timeout
+    ├── DailyBotTransportError         no complete HTTP answer: connection refused/reset, DNS, TLS
+    │   ├── DailyBotTimeoutError       connect or read timeout, or no complete answer within total_timeout
+    │   └── DailyBotResponseTooLargeError     the body exceeds max_response_bytes (never retried)
     └── DailyBotApiError               DailyBot answered with a non-2xx status
+        ├── DailyBotUnexpectedResponseError   a 2xx whose body is not what the endpoint returns
         ├── DailyBotBadRequestError    400, with DailyBot's per-field ``errors``
         ├── DailyBotAuthError          401 and 403 (DailyBot sends either for bad keys)
         │   ├── DailyBotAuthenticationError   401
@@ -17,7 +19,9 @@ Every DailyBot error status maps to one class, so callers (and Airflow 3.3's tas
         └── DailyBotServerError        5xx
 
 Messages carry the method, path, status, DailyBot's ``code`` and a truncated ``detail``;
-never headers, never the API key.
+never headers, never the API key: every text is passed through
+:func:`airflow_provider_dailybot.scrubbing.scrub` (every encoding of every registered secret)
+before it is cut to length.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ from typing import Any
 
 from airflow.exceptions import AirflowException
 
+from airflow_provider_dailybot import scrubbing
+
 #: Longest ``detail`` text kept in a message; DailyBot's 500 pages can be large HTML documents.
 MAX_DETAIL_CHARS = 300
+#: Longest DailyBot ``code`` kept (a hostile server could send anything there).
+MAX_CODE_CHARS = 100
 
 #: DailyBot help for the codes users hit most, appended to messages.
 _CODE_HINTS: dict[str, str] = {
@@ -39,10 +47,17 @@ _CODE_HINTS: dict[str, str] = {
 
 
 def _truncate(text: str | None, limit: int = MAX_DETAIL_CHARS) -> str | None:
+    """Scrub secrets first, then collapse whitespace and cut: a cut never leaves a secret's prefix.
+
+    Only a window of a few times ``limit`` characters is read, however long ``text`` is.
+    """
     if text is None:
         return None
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    window, truncated = scrubbing.scrub_prefix(str(text), 4 * limit + 64)
+    collapsed = " ".join(window.split())
+    if truncated and len(collapsed) < limit:
+        return collapsed + "…"
+    return scrubbing.cut(collapsed, limit)
 
 
 class DailyBotError(AirflowException):
@@ -66,11 +81,11 @@ class DailyBotError(AirflowException):
         code: str | None = None,
         detail: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(scrubbing.scrub(message))
         self.method = method
-        self.path = path
+        self.path = scrubbing.scrub(path) if path else path
         self.status_code = status_code  # type: ignore[assignment]  # AirflowException declares an HTTPStatus
-        self.code = code
+        self.code = _truncate(code, MAX_CODE_CHARS)
         self.detail = _truncate(detail)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -90,11 +105,18 @@ class DailyBotTransportError(DailyBotError):
 
 
 class DailyBotTimeoutError(DailyBotTransportError):
-    """DailyBot did not connect or answer within the timeout."""
+    """DailyBot did not connect or answer within ``timeout``, or the whole answer took over ``total_timeout``."""
+
+
+class DailyBotResponseTooLargeError(DailyBotTransportError):
+    """The answer's body exceeds ``max_response_bytes``; it was not read further and is never retried.
+
+    ``status_code`` is the status the oversized answer carried.
+    """
 
 
 class DailyBotApiError(DailyBotError):
-    """DailyBot answered with a non-2xx status.
+    """DailyBot answered with a non-2xx status (or, for the subclass below, with a 2xx it should not send).
 
     :param extra: DailyBot's optional ``extra`` object (e.g. ``upgrade_url``, ``required_role``).
     """
@@ -150,6 +172,14 @@ class DailyBotServerError(DailyBotApiError):
     """DailyBot failed with a 5xx status."""
 
 
+class DailyBotUnexpectedResponseError(DailyBotApiError):
+    """DailyBot answered 2xx, but the body is not what the endpoint returns (``detail`` says what was missing).
+
+    A wrong base URL (a proxy's or another service's page) is the usual cause. For a POST the request
+    was answered with a success status, so DailyBot may have acted on it: check before sending it again.
+    """
+
+
 def error_class_for(status_code: int, code: str | None) -> type[DailyBotApiError]:
     """Return the exception class for an HTTP error status and DailyBot ``code``.
 
@@ -185,6 +215,7 @@ def format_error_message(
     parts = [f"DailyBot {method} {path} failed"]
     if status_code is not None:
         parts.append(f"with HTTP {status_code}")
+    code = _truncate(code, MAX_CODE_CHARS)
     if code:
         # Parentheses, not brackets: Airflow's CLI prints messages through rich, which eats "[word]" as markup.
         parts.append(f"({code})")

@@ -14,6 +14,12 @@ from airflow_provider_dailybot import __version__
 
 DEFAULT_BASE_URL = "https://api.dailybot.com/v1/"
 DEFAULT_TIMEOUT_SECONDS = 30.0
+#: Seconds one attempt may take in all (connect, headers and body); never below the timeout.
+DEFAULT_TOTAL_TIMEOUT_SECONDS = 120.0
+#: Largest response body read (16 MiB); DailyBot's pages are far smaller.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: Most pages one list call follows.
+DEFAULT_MAX_PAGES = 10_000
 
 #: Hidden standard fields, labels and placeholders of the ``dailybot`` connection form.
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -23,6 +29,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "host": DEFAULT_BASE_URL,
         "password": "DailyBot API key (Organization settings → Integrations → API)",
         "description": "DailyBot organization used by these DAGs",
+        "extra": '{"timeout": 30, "total_timeout": 120, "max_attempts": 3, "max_response_bytes": 16777216}',
     },
 }
 
@@ -33,10 +40,27 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "Seconds to wait for DailyBot to connect and answer each request (default 30).",
         "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 600},
     },
+    "total_timeout": {
+        "label": "Total timeout per attempt (s)",
+        "description": "Seconds one attempt may take in all: connect, headers and the whole body, however "
+        "slowly DailyBot sends them (default 120; never below the request timeout).",
+        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 3600},
+    },
     "max_attempts": {
         "label": "Max attempts",
-        "description": "Attempts for retryable failures (429, 5xx, connection errors on safe requests). Default 3.",
+        "description": "Attempts for retryable failures (429, 5xx, connection errors on safe requests). Default 3. "
+        "Each 429 wait is capped at 60 s, so 3 attempts can hold a worker slot about 120 s.",
         "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 10},
+    },
+    "max_response_bytes": {
+        "label": "Max response size (bytes)",
+        "description": "Largest response body read; a larger answer fails the request (default 16777216, 16 MiB).",
+        "schema": {"type": ["integer", "null"], "minimum": 1024},
+    },
+    "max_pages": {
+        "label": "Max pages per list",
+        "description": "Most pages one list call follows before it fails (default 10000).",
+        "schema": {"type": ["integer", "null"], "minimum": 1},
     },
     "verify_ssl": {
         "label": "Verify TLS certificates",

@@ -8,11 +8,14 @@ The rules exist to never duplicate work on DailyBot's side:
   connect before any byte was sent. A read timeout, a dropped connection or a 5xx after the
   request went out raises at once: a duplicate webhook subscription is worse than a failed
   task that Airflow can retry;
-* ``free_plan_daily_limit_exceeded`` (and every other 4xx) is never retried.
+* ``free_plan_daily_limit_exceeded`` (and every other 4xx) is never retried, nor is an answer
+  larger than ``max_response_bytes`` (it would be as large the next time).
 
 The waits are exponential with jitter, and a ``Retry-After`` from DailyBot is honoured up
 to a cap so a worker slot is never held for long; longer back-offs belong to Airflow's own
-task ``retries``.
+task ``retries``. Each 429 wait is capped at ``retry_after_cap`` (60 s), so with
+``max_attempts=3`` a throttled request can hold a worker slot for about 120 s of waiting (plus the
+attempts themselves, each bounded by ``total_timeout``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from airflow_provider_dailybot.exceptions import (
     DailyBotError,
     DailyBotQuotaExceededError,
     DailyBotRateLimitError,
+    DailyBotResponseTooLargeError,
     DailyBotServerError,
     DailyBotTransportError,
 )
@@ -89,7 +93,7 @@ class RetryPolicy:
         :param error: The typed error of the failed attempt.
         :param request_sent: False only when the connection failed before anything was sent.
         """
-        if isinstance(error, DailyBotQuotaExceededError):
+        if isinstance(error, (DailyBotQuotaExceededError, DailyBotResponseTooLargeError)):
             return False
         if isinstance(error, DailyBotRateLimitError):
             return True

@@ -122,7 +122,15 @@ def test_hook_meta_of_the_real_api_server_lists_the_dailybot_form(tmp_path):
         assert fields[hidden]["hidden"] is True
     if AIRFLOW_3_2_PLUS:
         # Declarative conn-fields are rendered as typed extra fields.
-        assert set(meta["extra_fields"]) == {"timeout", "max_attempts", "verify_ssl", "ca_bundle"}
+        assert set(meta["extra_fields"]) == {
+            "timeout",
+            "total_timeout",
+            "max_attempts",
+            "max_response_bytes",
+            "max_pages",
+            "verify_ssl",
+            "ca_bundle",
+        }
         assert meta["extra_fields"]["timeout"]["schema"]["title"] == "Request timeout (s)"
     else:
         # Airflow 3.1 has no conn-fields: the form falls back to the Extra JSON field,

@@ -3,50 +3,43 @@
 from __future__ import annotations
 
 import itertools
-import json
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from airflow.sdk import BaseHook
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from airflow_provider_dailybot import __version__
-from airflow_provider_dailybot.connection import DailyBotConnectionSettings, is_loopback_host
+from airflow_provider_dailybot import __version__, answers, scrubbing, shapes
+from airflow_provider_dailybot.bounded_http import BoundedAdapter, ExchangeFailure, Limits, exchange
+from airflow_provider_dailybot.connection import DailyBotConnectionSettings, is_loopback_host, validate_overrides
 from airflow_provider_dailybot.events import validate_event_names, validate_uuids
 from airflow_provider_dailybot.exceptions import (
     DailyBotApiError,
     DailyBotBadRequestError,
     DailyBotError,
     DailyBotNotFoundError,
-    DailyBotRateLimitError,
-    DailyBotTimeoutError,
-    DailyBotTransportError,
-    error_class_for,
     format_error_message,
 )
 from airflow_provider_dailybot.get_provider_info import UI_FIELD_BEHAVIOUR
+from airflow_provider_dailybot.pagination import LinkRefused, page_key, resolve_next
 from airflow_provider_dailybot.resources import (
     as_date,
     build_kudos_payload,
     build_message_payload,
     date_range,
     resource_id,
-    same_origin,
-    split_page,
     validate_identifier,
 )
-from airflow_provider_dailybot.retries import RetryPolicy, parse_retry_after
+from airflow_provider_dailybot.retries import RetryPolicy
+from airflow_provider_dailybot.summaries import describe_value
 
 WEBHOOK_SUBSCRIPTION_PATH = "webhook-subscription/"
-_HTML_TAG = re.compile(r"<[^>]+>")
-_HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL)
+#: Longest server-provided value (an id, a name) shown in a log line or a message.
+_SHOWN_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -114,12 +107,17 @@ class DailyBotHook(BaseHook):
 
     The connection's password holds the API key (``X-API-KEY``); its host optionally overrides
     the base URL (a bare host, with or without scheme and ``/v1``). Extras: ``timeout``
-    (seconds, default 30), ``max_attempts`` (default 3), ``verify_ssl``, ``ca_bundle``.
+    (seconds per connect and per read, default 30), ``total_timeout`` (seconds for a whole attempt,
+    headers and body included, default 120, never below ``timeout``), ``max_response_bytes``
+    (default 16 MiB), ``max_attempts`` (default 3; each 429 wait is capped at 60 s, so 3 attempts
+    can hold a worker slot about 120 s), ``max_pages`` (default 10,000), ``verify_ssl``, ``ca_bundle``.
 
     The hook does no I/O until the first request, keeps one keep-alive ``requests.Session``
-    per instance, sends a timeout with every request, raises the typed errors of
-    :mod:`airflow_provider_dailybot.exceptions`, retries only what is safe to retry
-    (:mod:`airflow_provider_dailybot.retries`) and masks the API key in Airflow's logs.
+    per instance, reads every answer through :func:`airflow_provider_dailybot.bounded_http.exchange`
+    (bounded bytes and time), checks each 2xx body's shape (:mod:`airflow_provider_dailybot.shapes`),
+    raises the typed errors of :mod:`airflow_provider_dailybot.exceptions`, retries only what is
+    safe to retry (:mod:`airflow_provider_dailybot.retries`), masks the API key in Airflow's logs
+    and scrubs it, in every encoding, from every text it shows (:mod:`airflow_provider_dailybot.scrubbing`).
 
     .. code-block:: python
 
@@ -134,9 +132,12 @@ class DailyBotHook(BaseHook):
         hook.delete_webhook_subscription(sub.id, hook_url=sub.hook_url)
 
     :param dailybot_conn_id: Airflow connection id of type ``dailybot``.
-    :param timeout: Seconds per request; overrides the connection's ``timeout`` extra.
+    :param timeout: Seconds per connect and per read; overrides the connection's ``timeout`` extra.
     :param max_attempts: Attempts for retryable failures; overrides the ``max_attempts`` extra.
     :param retry_policy: Full control of waits and retry counts (``max_attempts`` is then ignored).
+    :param total_timeout: Seconds one attempt may take in all; overrides the ``total_timeout`` extra.
+    :param max_response_bytes: Largest response body read; overrides the ``max_response_bytes`` extra.
+    :param max_pages: Most pages one list call follows; overrides the ``max_pages`` extra.
     """
 
     conn_name_attr = "dailybot_conn_id"
@@ -151,18 +152,20 @@ class DailyBotHook(BaseHook):
         timeout: float | None = None,
         max_attempts: int | None = None,
         retry_policy: RetryPolicy | None = None,
+        total_timeout: float | None = None,
+        max_response_bytes: int | None = None,
+        max_pages: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if max_attempts is not None and (isinstance(max_attempts, bool) or not isinstance(max_attempts, int)):
-            raise TypeError(f"max_attempts must be an integer, got {max_attempts!r}")
-        if max_attempts is not None and max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self._overrides = validate_overrides(
+            timeout=timeout,
+            max_attempts=max_attempts,
+            total_timeout=total_timeout,
+            max_response_bytes=max_response_bytes,
+            max_pages=max_pages,
+        )
         self.dailybot_conn_id = dailybot_conn_id
-        self._timeout = timeout
-        self._max_attempts = max_attempts
         self._retry_policy = retry_policy
         self._delete_form: str | None = None
 
@@ -184,8 +187,19 @@ class DailyBotHook(BaseHook):
 
         conn = self.get_connection(self.dailybot_conn_id)
         if conn.password:
-            mask_secret(conn.password)
-        return DailyBotConnectionSettings.from_connection(conn, timeout=self._timeout, max_attempts=self._max_attempts)
+            for form in scrubbing.protect(conn.password):
+                mask_secret(form)
+        return DailyBotConnectionSettings.from_connection(conn, **self._overrides)
+
+    @cached_property
+    def limits(self) -> Limits:
+        """The byte and time bounds of every attempt."""
+        settings = self.settings
+        return Limits(
+            timeout=settings.timeout,
+            total_timeout=settings.total_timeout,
+            max_response_bytes=settings.max_response_bytes,
+        )
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -203,6 +217,8 @@ class DailyBotHook(BaseHook):
             {
                 "X-API-KEY": settings.api_key,
                 "Accept": "application/json",
+                # Decoded by bounded_http with the byte cap; other encodings are refused.
+                "Accept-Encoding": "gzip, deflate",
                 "Content-Type": "application/json",
                 "User-Agent": (
                     f"airflow-provider-dailybot/{__version__} apache-airflow/{airflow_version} "
@@ -212,7 +228,7 @@ class DailyBotHook(BaseHook):
         )
         session.verify = settings.verify
         # Connection-level retries are ours (they know which requests are safe), not urllib3's.
-        adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=10)
+        adapter = BoundedAdapter(max_retries=0, pool_connections=1, pool_maxsize=10)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -236,8 +252,12 @@ class DailyBotHook(BaseHook):
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         idempotent: bool | None = None,
+        expect: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Send one API request with retries and return the decoded JSON body (``None`` when empty).
+
+        Every attempt is bounded by ``timeout`` (each read), ``total_timeout`` (the whole answer) and
+        ``max_response_bytes`` (the body); see :mod:`airflow_provider_dailybot.bounded_http`.
 
         :param method: HTTP method, e.g. ``"GET"``.
         :param path: Path relative to the base URL, e.g. ``"me/"`` or ``"webhook-subscription/"``.
@@ -245,12 +265,16 @@ class DailyBotHook(BaseHook):
         :param json_body: JSON body.
         :param idempotent: Treat the request as safe to repeat even if it is a POST (e.g. a
             side-effect-free sample request). Defaults to the method's own semantics.
+        :param expect: A check of :mod:`airflow_provider_dailybot.shapes` for a 2xx body; its result is
+            returned, and a body it refuses raises
+            :class:`~airflow_provider_dailybot.exceptions.DailyBotUnexpectedResponseError`.
         """
         method = method.upper()
         settings = self.settings
         url = settings.base_url + path.lstrip("/")
         url_path = urlsplit(url).path
         policy = self.retry_policy
+        limits = self.limits
         retry_method = "GET" if idempotent else method
         session = self.session
         attempt = 0
@@ -258,23 +282,32 @@ class DailyBotHook(BaseHook):
             attempt += 1
             request_sent = True
             try:
-                response = session.request(
+                answer = exchange(
+                    session,
                     method,
                     url,
+                    limits=limits,
                     params=params,
-                    json=json_body,
-                    timeout=settings.timeout,
+                    json_body=json_body,
                     # Explicit, or REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would override the connection's TLS settings.
                     verify=settings.verify,
-                    allow_redirects=False,
                 )
-            except requests.RequestException as exc:
-                request_sent = _request_was_sent(exc)
-                error: DailyBotError = self._transport_error(method, url_path, exc)
+            except ExchangeFailure as failure:
+                request_sent = failure.request_sent
+                bare_host = urlsplit(url).netloc if settings.implicit_https else None
+                error: DailyBotError = answers.transport_error(
+                    method, url_path, failure, timeout=settings.timeout, bare_host=bare_host
+                )
             else:
-                if response.status_code < 300:
-                    return self._decode(method, url_path, response)
-                error = self._api_error(method, url_path, response)
+                if answer.status_code < 300:
+                    body = answers.decode(method, url_path, answer)
+                    if expect is None:
+                        return body
+                    try:
+                        return expect(body)
+                    except shapes.UnexpectedShape as err:
+                        raise answers.unexpected(method, url_path, answer.status_code, str(err)) from None
+                error = answers.api_error(method, url_path, answer)
             if attempt >= policy.max_attempts or not policy.is_retryable(
                 retry_method, error, request_sent=request_sent
             ):
@@ -284,116 +317,37 @@ class DailyBotHook(BaseHook):
             policy.sleep(wait)
 
     def _scrub(self, text: str) -> str:
-        key = self.settings.api_key
-        return text.replace(key, "***") if key and key in text else text
-
-    def _transport_error(self, method: str, path: str, exc: requests.RequestException) -> DailyBotError:
-        kind: type[DailyBotTransportError] = (
-            DailyBotTimeoutError if isinstance(exc, requests.Timeout) else DailyBotTransportError
-        )
-        if kind is DailyBotTimeoutError:
-            description = f"{type(exc).__name__} after {self.settings.timeout:g} s timeout"
-        else:
-            description = f"{type(exc).__name__}: {_root_cause(exc)}"
-        detail = self._scrub(description)
-        message = format_error_message(method=method, path=path, status_code=None, code=None, detail=detail)
-        return kind(message, method=method, path=path, detail=detail)
-
-    def _api_error(self, method: str, path: str, response: requests.Response) -> DailyBotApiError:
-        status = response.status_code
-        body = _json_or_none(response)
-        code: str | None = None
-        detail: str | None = None
-        field_errors: dict[str, list[str]] = {}
-        extra: dict[str, Any] = {}
-        if isinstance(body, dict):
-            raw_code = body.get("code")
-            code = str(raw_code) if raw_code is not None else None
-            raw_detail = body.get("detail") or body.get("error") or body.get("message")
-            detail = raw_detail if isinstance(raw_detail, str) else (json.dumps(raw_detail) if raw_detail else None)
-            errors = body.get("errors")
-            if isinstance(errors, dict):
-                field_errors = {str(k): _as_messages(v) for k, v in errors.items()}
-            elif not detail and status == 400:
-                field_errors = {str(k): _as_messages(v) for k, v in body.items() if k not in ("code", "extra")}
-            if field_errors and not detail:
-                detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in field_errors.items())
-            elif field_errors and detail:
-                detail += " (" + "; ".join(f"{k}: {' '.join(v)}" for k, v in field_errors.items()) + ")"
-            if isinstance(body.get("extra"), dict):
-                extra.update(body["extra"])
-            if body.get("upgrade_url"):
-                extra.setdefault("upgrade_url", body["upgrade_url"])
-        elif isinstance(body, list):
-            detail = "; ".join(str(item) for item in body)
-        else:
-            detail = _text_summary(response.text)
-        if 300 <= status < 400:
-            detail = (
-                f"redirect to {response.headers.get('Location', '?')} not followed (it could leak the API key); "
-                "check the connection's base URL"
-            )
-        detail = self._scrub(detail) if detail else None
-        message = format_error_message(method=method, path=path, status_code=status, code=code, detail=detail)
-        cls = error_class_for(status, code)
-        kwargs: dict[str, Any] = {
-            "method": method,
-            "path": path,
-            "status_code": status,
-            "code": code,
-            "detail": detail,
-            "extra": extra,
-        }
-        if issubclass(cls, DailyBotRateLimitError):
-            kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
-        if issubclass(cls, DailyBotBadRequestError):
-            kwargs["field_errors"] = field_errors
-        return cls(message, **kwargs)
-
-    def _decode(self, method: str, path: str, response: requests.Response) -> Any:
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            detail = (
-                f"HTTP {response.status_code} with a non-JSON body ({_text_summary(response.text)}); "
-                "check the connection's base URL"
-            )
-            raise DailyBotApiError(
-                format_error_message(
-                    method=method, path=path, status_code=response.status_code, code=None, detail=detail
-                ),
-                method=method,
-                path=path,
-                status_code=response.status_code,
-                detail=detail,
-            ) from None
+        return scrubbing.scrub(text)
 
     # -- API methods ------------------------------------------------------------------------
 
     def get_me(self) -> dict[str, Any]:
-        """Return the API key owner's profile and organization (``GET /v1/me/``)."""
-        result = self.request("GET", "me/")
-        return result if isinstance(result, dict) else {}
+        """Return the API key owner's profile and organization (``GET /v1/me/``).
+
+        :raises DailyBotUnexpectedResponseError: When the 2xx body names no owner or no organization.
+        """
+        result: dict[str, Any] = self.request("GET", "me/", expect=shapes.profile)
+        return result
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check the key with ``GET /v1/me/``; never raises, never shows the key."""
+        """Check the key with ``GET /v1/me/``; never raises, never shows the key.
+
+        ``True`` only for an answer that is a profile naming the key's owner and organization.
+        """
         try:
             me = self.get_me()
         except DailyBotError as err:
             return False, str(err)
         except Exception as err:  # Airflow shows this text in the UI: keep it informative, never fail.
             return False, self._safe_text(f"{type(err).__name__}: {err}")
-        user = me.get("full_name") or me.get("user") or me.get("username") or "unknown user"
-        organization = me.get("organization_name") or (me.get("organization") or {}).get("name") or "unknown org"
-        return True, f"Authenticated as {user} ({organization})"
+        user, organization = shapes.profile_names(me)
+        return True, scrubbing.cut(f"Authenticated as {_shown(user)} ({_shown(organization)})", 300)
 
     def _safe_text(self, text: str) -> str:
         try:
-            return self._scrub(text)
+            return scrubbing.cut(text, 1_000)
         except Exception:
-            return text
+            return "the connection test failed (its message could not be made safe to show)"
 
     def create_webhook_subscription(
         self,
@@ -432,7 +386,8 @@ class DailyBotHook(BaseHook):
                 raise ValueError("bearer must be a non-empty string when given")
             from airflow.sdk.log import mask_secret
 
-            mask_secret(bearer)
+            for form in scrubbing.protect(bearer):
+                mask_secret(form)
         if not isinstance(immediate_sample_event, bool):
             raise TypeError(f"immediate_sample_event must be a bool, got {immediate_sample_event!r}")
         payload: dict[str, Any] = {
@@ -446,20 +401,10 @@ class DailyBotHook(BaseHook):
             payload["name"] = name
         if bearer:
             payload["bearer"] = bearer
-        body = self.request("POST", WEBHOOK_SUBSCRIPTION_PATH, json_body=payload)
-        if not isinstance(body, dict):
-            body = {}
+        body: dict[str, Any] = self.request(
+            "POST", WEBHOOK_SUBSCRIPTION_PATH, json_body=payload, expect=shapes.created_subscription
+        )
         hook_id = body.get("id") or body.get("uuid") or body.get("hook_id")
-        if not hook_id:
-            detail = f"the create response has no id (keys: {sorted(body)}); the subscription may exist in DailyBot"
-            raise DailyBotApiError(
-                format_error_message(
-                    method="POST", path="/v1/" + WEBHOOK_SUBSCRIPTION_PATH, status_code=None, code=None, detail=detail
-                ),
-                method="POST",
-                path="/v1/" + WEBHOOK_SUBSCRIPTION_PATH,
-                detail=detail,
-            )
         returned_events = body.get("subscriptions")
         returned_objects = body.get("subscribed_objects")
         subscription = WebhookSubscription(
@@ -470,7 +415,11 @@ class DailyBotHook(BaseHook):
             subscribed_objects=list(returned_objects) if isinstance(returned_objects, list) else objects,
             raw=body,
         )
-        self.log.info("Created DailyBot webhook subscription %s for %s", subscription.id, subscription.subscriptions)
+        self.log.info(
+            "Created DailyBot webhook subscription %s for %s",
+            _shown(subscription.id),
+            _shown(subscription.subscriptions),
+        )
         return subscription
 
     def delete_webhook_subscription(
@@ -535,13 +484,14 @@ class DailyBotHook(BaseHook):
         :param allow_unknown_events: Let through event names the provider does not know yet.
         """
         (name,) = validate_event_names([event], allow_unknown=allow_unknown_events, argument="event")
-        body = self.request(
+        envelope: dict[str, Any] = self.request(
             "POST",
             f"{WEBHOOK_SUBSCRIPTION_PATH}sample/",
             json_body={"subscription": name, "event": name},
             idempotent=True,
+            expect=shapes.sample_envelope,
         )
-        return body if isinstance(body, dict) else {}
+        return envelope
 
     # -- lists, messages and kudos ----------------------------------------------------------------
 
@@ -555,9 +505,13 @@ class DailyBotHook(BaseHook):
         (``/v1/teams/``, ``/v1/forms/``); a null, ``false`` or empty ``next`` ends the list. Both
         pagination styles work (``limit``/``offset`` and ``page``/``page_size``) because the hook
         follows the link rather than computing pages. A ``next`` link is followed only when it has
-        the scheme, host and port of the connection's base URL (the API key is sent with every page);
-        a link elsewhere, a link outside the base path or a link seen before (a loop) raises
-        :class:`~airflow_provider_dailybot.exceptions.DailyBotError` instead of returning a partial list.
+        the scheme, host and port of the connection's base URL (the API key is sent with every page)
+        and stays under its base path once normalised (``..``, ``%2e%2e``, ``//`` …; see
+        :mod:`airflow_provider_dailybot.pagination`), and the normalised path is what is requested.
+        A link elsewhere, a link outside the base path, a link seen before (a loop) or more than
+        ``max_pages`` pages raise :class:`~airflow_provider_dailybot.exceptions.DailyBotError` instead
+        of returning a partial list. Items are yielded as received (any JSON value); the ``list_*``
+        methods require objects.
 
         Each page is one :meth:`request`, with its timeout and retries. Nothing is sent until the
         first item is requested.
@@ -566,44 +520,38 @@ class DailyBotHook(BaseHook):
         :param params: Query parameters of the first page (later pages use the ``next`` link's own).
         """
         settings = self.settings
-        base_path = urlsplit(settings.base_url).path
         current_path, current_params = path.lstrip("/"), params
         current_url = settings.base_url + current_path
-        seen = {_page_key(base_path + current_path, params)}
-        for _ in range(_MAX_PAGES):
-            body = self.request("GET", current_path, params=current_params)
+        seen = {page_key(urlsplit(current_url).path, params)}
+        for _ in range(settings.max_pages):
+            items, next_url = self.request("GET", current_path, params=current_params, expect=shapes.list_page)
             url_path = urlsplit(current_url).path
-            try:
-                items, next_url = split_page(body)
-            except ValueError as err:
-                raise _pagination_error(url_path, f"unexpected list response: {err}") from None
             yield from items
             if next_url is None:
                 return
-            current_url = urljoin(current_url, next_url)
-            parts = urlsplit(current_url)
-            if not same_origin(current_url, settings.base_url):
-                raise _pagination_error(
-                    url_path,
-                    f"refused to follow a 'next' link to another origin ({parts.scheme}://{parts.netloc}); "
-                    "the API key is only sent to the connection's base URL",
-                )
-            if not parts.path.startswith(base_path):
-                raise _pagination_error(url_path, f"refused to follow a 'next' link outside {base_path}")
-            current_path = parts.path[len(base_path) :]
-            current_params = _query_params(parts.query)
-            key = _page_key(parts.path, current_params)
+            try:
+                current_url, current_path, current_params = resolve_next(current_url, next_url, settings.base_url)
+            except LinkRefused as err:
+                raise _pagination_error(url_path, str(err)) from None
+            key = page_key(urlsplit(current_url).path, current_params)
             if key in seen:
-                raise _pagination_error(url_path, f"the 'next' links loop back to {parts.path}?{parts.query}")
+                raise _pagination_error(url_path, f"the 'next' links loop back to {key}")
             seen.add(key)
-        raise _pagination_error(urlsplit(current_url).path, f"more than {_MAX_PAGES} pages; giving up")
+        raise _pagination_error(
+            urlsplit(current_url).path, f"more than {settings.max_pages} pages (max_pages); giving up"
+        )
 
-    def _list(self, path: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
-        return [item for item in self.paginate(path, params=params) if isinstance(item, dict)]
+    def _records(self, path: str, params: dict[str, Any] | None, what: str) -> Iterator[dict[str, Any]]:
+        """Yield the items of a list endpoint, each checked to be an object."""
+        for index, item in enumerate(self.paginate(path, params=params), start=1):
+            if not isinstance(item, dict):
+                url_path = urlsplit(self.settings.base_url + path).path
+                detail = f"expected every item to be a {what} object, item #{index} is {describe_value(item)}"
+                raise answers.unexpected("GET", url_path, 200, detail)
+            yield item
 
-    def _object(self, method: str, path: str, json_body: Any = None) -> dict[str, Any]:
-        result = self.request(method, path, json_body=json_body)
-        return result if isinstance(result, dict) else {}
+    def _list(self, path: str, params: dict[str, Any] | None, what: str = "resource") -> list[dict[str, Any]]:
+        return list(self._records(path, params, what))
 
     def list_users(self, *, include_email: bool = False, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Return the organization's users (``GET /v1/users/``, every page).
@@ -614,21 +562,23 @@ class DailyBotHook(BaseHook):
         query = dict(params or {})
         if include_email:
             query["include_email"] = "true"
-        return self._list("users/", query or None)
+        return self._list("users/", query or None, "user")
 
     def get_user(self, user_id: str) -> dict[str, Any]:
         """Return one user (``GET /v1/users/<uuid>/``).
 
         :param user_id: The user's UUID.
         """
-        return self._object("GET", f"users/{quote(validate_identifier(user_id, 'user_id'), safe='')}/")
+        path = f"users/{quote(validate_identifier(user_id, 'user_id'), safe='')}/"
+        user: dict[str, Any] = self.request("GET", path, expect=shapes.resource("user"))
+        return user
 
     def list_teams(self, *, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Return the teams the key's owner may see (``GET /v1/teams/``; envelope or bare list).
 
         :param params: Query parameters.
         """
-        return self._list("teams/", params)
+        return self._list("teams/", params, "team")
 
     def list_team_members(self, team_id: str) -> list[dict[str, Any]]:
         """Return a team's members as user objects (``GET /v1/teams/<uuid>/members/``).
@@ -636,7 +586,7 @@ class DailyBotHook(BaseHook):
         :param team_id: The team's UUID.
         """
         team = validate_identifier(team_id, "team_id")
-        return self._list(f"teams/{quote(team, safe='')}/members/", None)
+        return self._list(f"teams/{quote(team, safe='')}/members/", None, "user")
 
     def list_checkins(
         self, *, include_archived: bool = False, params: dict[str, Any] | None = None
@@ -649,7 +599,7 @@ class DailyBotHook(BaseHook):
         query = dict(params or {})
         if include_archived:
             query["include_archived"] = "true"
-        return self._list("checkins/", query or None)
+        return self._list("checkins/", query or None, "check-in")
 
     def iter_checkin_responses(
         self,
@@ -688,7 +638,7 @@ class DailyBotHook(BaseHook):
             forms.reverse()
         first_error: DailyBotNotFoundError | None = None
         for form in forms:
-            pages = self.paginate(f"{form}/{checkin}/responses/", params=query)
+            pages = self._records(f"{form}/{checkin}/responses/", query, "check-in response")
             try:
                 first = next(pages, None)
             except DailyBotNotFoundError as err:
@@ -698,7 +648,7 @@ class DailyBotHook(BaseHook):
                 self.log.info("DailyBot check-in responses of %s read from the legacy followups path", checkin)
             self._checkin_responses_form = form
             if first is not None:
-                yield from (item for item in itertools.chain([first], pages) if isinstance(item, dict))
+                yield from itertools.chain([first], pages)
             return
         assert first_error is not None
         raise first_error
@@ -723,7 +673,7 @@ class DailyBotHook(BaseHook):
         query = dict(params or {})
         if include_archived:
             query["include_archived"] = "true"
-        return self._list("forms/", query or None)
+        return self._list("forms/", query or None, "form")
 
     def iter_form_responses(
         self,
@@ -761,8 +711,7 @@ class DailyBotHook(BaseHook):
             query["all"] = "true"
         if state is not None:
             query["state"] = validate_identifier(state, "state")
-        pages = self.paginate(f"forms/{quote(form, safe='')}/responses/", params=query or None)
-        return (item for item in pages if isinstance(item, dict))
+        return self._records(f"forms/{quote(form, safe='')}/responses/", query or None, "form response")
 
     def list_form_responses(self, form_id: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Return a form's responses, every page read.
@@ -808,10 +757,12 @@ class DailyBotHook(BaseHook):
             image_url=image_url,
             extra=extra,
         )
-        answer = self._object("POST", "send-message/", payload)
+        answer: dict[str, Any] = self.request(
+            "POST", "send-message/", json_body=payload, expect=shapes.action_answer("the message sent", empty_ok=True)
+        )
         self.log.info(
             "Sent a DailyBot message (%s) to %d user(s), %d team(s) and %d channel(s)",
-            answer.get("bot_message_id") or "no id returned",
+            _shown(answer.get("bot_message_id") or "no id returned"),
             len(payload.get("target_users", [])),
             len(payload.get("target_teams", [])),
             len(payload.get("target_channels", [])),
@@ -849,70 +800,18 @@ class DailyBotHook(BaseHook):
             company_value=company_value,
             extra=extra,
         )
-        answer = self._object("POST", "kudos/", payload)
-        self.log.info("Gave DailyBot kudos %s to %d user(s)", resource_id(answer) or "?", len(payload["receivers"]))
+        answer: dict[str, Any] = self.request(
+            "POST", "kudos/", json_body=payload, expect=shapes.action_answer("the kudos created", empty_ok=False)
+        )
+        self.log.info(
+            "Gave DailyBot kudos %s to %d user(s)", _shown(resource_id(answer) or "?"), len(payload["receivers"])
+        )
         return answer
 
 
-def _request_was_sent(exc: requests.RequestException) -> bool:
-    """Return False only when the connection failed before any byte of the request left."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.exceptions.SSLError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)
-        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
-            return False
-    return True
-
-
-def _root_cause(exc: BaseException) -> str:
-    reason: Any = exc.args[0] if exc.args else exc
-    reason = getattr(reason, "reason", reason)
-    text = str(reason)
-    # urllib3 repeats the connection object's repr; keep the readable part.
-    return re.sub(r"<urllib3\.[^>]+>:?\s*", "", text)[:200]
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _as_messages(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    return [str(value)]
-
-
-def _text_summary(text: str) -> str | None:
-    if not text or not text.strip():
-        return None
-    title = _HTML_TITLE.search(text)
-    if title:
-        text = title.group(1)
-    text = " ".join(_HTML_TAG.sub(" ", text).split())
-    return text[:200] or None
-
-
-#: Upper bound of pages one :meth:`DailyBotHook.paginate` call follows.
-_MAX_PAGES = 10_000
-
-
-def _query_params(query: str) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for key, values in parse_qs(query, keep_blank_values=True).items():
-        params[key] = values[0] if len(values) == 1 else values
-    return params
-
-
-def _page_key(path: str, params: dict[str, Any] | None) -> str:
-    pairs = sorted((str(k), str(v)) for k, v in (params or {}).items())
-    return path + "?" + urlencode(pairs)
+def _shown(value: Any) -> str:
+    """A server-provided value as shown in a log line or message: scrubbed, then cut."""
+    return scrubbing.cut(str(value), _SHOWN_CHARS)
 
 
 def _pagination_error(path: str, detail: str) -> DailyBotError:
@@ -941,10 +840,9 @@ async def async_dailybot_hook(
         conn_id=dailybot_conn_id, password=conn.password, host=conn.host, port=conn.port, extra_dejson=extra
     )
     if conn.password:
-        await _amask_secret(conn.password)
-    hook.__dict__["settings"] = DailyBotConnectionSettings.from_connection(
-        view, timeout=hook._timeout, max_attempts=hook._max_attempts
-    )
+        for form in scrubbing.protect(conn.password):
+            await _amask_secret(form)
+    hook.__dict__["settings"] = DailyBotConnectionSettings.from_connection(view, **hook._overrides)
     return hook
 
 
