@@ -28,6 +28,8 @@ from airflow_provider_dailybot.exceptions import (
 from airflow_provider_dailybot.retries import parse_retry_after
 from airflow_provider_dailybot.summaries import SUMMARY_PREFIX_CHARS, summarise_page
 
+#: How OpenSSL (and LibreSSL) report a TLS handshake answered in plain http.
+_PLAIN_HTTP_SIGNS = ("wrong version number", "record layer failure", "packet length too long", "unknown protocol")
 #: Longest description kept in ``detail`` before :func:`format_error_message` shortens the message.
 _DETAIL_CHARS = 1_000
 
@@ -90,7 +92,7 @@ def transport_error(
         kind = DailyBotTimeoutError
     elif failure.kind == "too_large":
         kind = DailyBotResponseTooLargeError
-    if failure.ssl_error and bare_host and "wrong version number" in description.lower():
+    if failure.ssl_error and bare_host and any(sign in description.lower() for sign in _PLAIN_HTTP_SIGNS):
         description += (
             f" (the server speaks plain http? write http://{bare_host} in the connection host; "
             "a host without a scheme means https)"

@@ -316,9 +316,6 @@ class DailyBotHook(BaseHook):
             self.log.warning("[Try %d of %d] %s; retrying in %.2f s", attempt, policy.max_attempts, error, wait)
             policy.sleep(wait)
 
-    def _scrub(self, text: str) -> str:
-        return scrubbing.scrub(text)
-
     # -- API methods ------------------------------------------------------------------------
 
     def get_me(self) -> dict[str, Any]:
