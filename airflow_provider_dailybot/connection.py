@@ -12,23 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_dailybot.get_provider_info import (
+from airflow_provider_dailybot.connection_form import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
     DEFAULT_TOTAL_TIMEOUT_SECONDS,
 )
+from airflow_provider_dailybot.exceptions import DailyBotConnectionError
 
-DEFAULT_MAX_ATTEMPTS = 3
 #: Smallest ``max_response_bytes`` accepted (an error page must still fit).
 MIN_RESPONSE_BYTES = 1024
 #: Longest API key accepted; DailyBot's keys are far shorter.
 MAX_API_KEY_CHARS = 4096
-
-
-class DailyBotConnectionError(ValueError):
-    """A ``dailybot`` connection is missing the API key or holds an unusable value."""
 
 
 def normalize_base_url(host: str | None, port: int | None = None) -> str:
@@ -182,6 +179,24 @@ def _boolean(value: Any, name: str, conn_id: str) -> bool | None:
     if text in ("false", "0", "no", "off"):
         return False
     raise DailyBotConnectionError(f"Connection {conn_id!r}: extra {name!r} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ConnectionFields:
+    """The fields of an Airflow connection the settings are read from (for connections read asynchronously).
+
+    :param conn_id: The connection id.
+    :param password: The API key.
+    :param host: The base URL override, if any.
+    :param port: The port, if any.
+    :param extra_dejson: The decoded extras.
+    """
+
+    conn_id: str
+    password: str | None = field(default=None, repr=False)
+    host: str | None = None
+    port: int | None = None
+    extra_dejson: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

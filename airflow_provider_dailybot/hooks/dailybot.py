@@ -3,103 +3,50 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from airflow.exceptions import AirflowProviderDeprecationWarning
 from airflow.sdk import BaseHook
 
-from airflow_provider_dailybot import __version__, answers, scrubbing, shapes
+from airflow_provider_dailybot import __version__, _api_compat, answers, scrubbing, shapes
+from airflow_provider_dailybot._api_compat import WEBHOOK_SUBSCRIPTION_PATH
 from airflow_provider_dailybot.bounded_http import BoundedAdapter, ExchangeFailure, Limits, exchange
-from airflow_provider_dailybot.connection import DailyBotConnectionSettings, is_loopback_host, validate_overrides
-from airflow_provider_dailybot.events import validate_event_names, validate_uuids
+from airflow_provider_dailybot.connection import DailyBotConnectionSettings, validate_overrides
+from airflow_provider_dailybot.connection_form import UI_FIELD_BEHAVIOUR
+from airflow_provider_dailybot.events import validate_event_names
 from airflow_provider_dailybot.exceptions import (
     DailyBotApiError,
-    DailyBotBadRequestError,
     DailyBotError,
     DailyBotNotFoundError,
-    format_error_message,
+    pagination_error,
 )
-from airflow_provider_dailybot.get_provider_info import UI_FIELD_BEHAVIOUR
-from airflow_provider_dailybot.pagination import LinkRefused, page_key, resolve_next
-from airflow_provider_dailybot.resources import (
-    as_date,
-    build_kudos_payload,
-    build_message_payload,
-    date_range,
-    resource_id,
-    validate_identifier,
+from airflow_provider_dailybot.hooks import _async_connection
+from airflow_provider_dailybot.hooks.subscriptions import (
+    SubscriptionRequest,
+    WebhookSubscription,
+    validate_hook_url,
 )
-from airflow_provider_dailybot.retries import RetryPolicy
+from airflow_provider_dailybot.pagination import PaginationRefused, walk
+from airflow_provider_dailybot.payloads import KudosRequest, MessageRequest
+from airflow_provider_dailybot.resources import as_date, date_range, resource_id, validate_identifier
+from airflow_provider_dailybot.retries import AttemptFailed, RetryPolicy, call_with_retries
 from airflow_provider_dailybot.summaries import describe_value
 
-WEBHOOK_SUBSCRIPTION_PATH = "webhook-subscription/"
+__all__ = [
+    "WEBHOOK_SUBSCRIPTION_PATH",
+    "DailyBotHook",
+    "WebhookSubscription",
+    "async_dailybot_hook",
+    "validate_hook_url",
+]
+
 #: Longest server-provided value (an id, a name) shown in a log line or a message.
 _SHOWN_CHARS = 120
-
-
-@dataclass(frozen=True)
-class WebhookSubscription:
-    """A webhook subscription as DailyBot returned it on creation.
-
-    :param id: DailyBot's hook id (read from ``id``, then ``uuid``, then ``hook_id``).
-    :param hook_url: URL DailyBot delivers to.
-    :param subscriptions: Subscribed event names.
-    :param name: Subscription name, if any.
-    :param subscribed_objects: Check-in or form UUIDs the subscription is limited to.
-    :param raw: DailyBot's response body as received.
-    """
-
-    id: str
-    hook_url: str
-    subscriptions: list[str]
-    name: str | None = None
-    subscribed_objects: list[str] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable summary (safe for XCom: holds no secret)."""
-        return {
-            "hook_id": self.id,
-            "hook_url": self.hook_url,
-            "subscriptions": list(self.subscriptions),
-            "name": self.name,
-            "subscribed_objects": list(self.subscribed_objects),
-        }
-
-
-def validate_hook_url(hook_url: object, *, allow_insecure: bool = False) -> str:
-    """Check that ``hook_url`` is an absolute http(s) URL DailyBot can deliver to.
-
-    ``https`` is required unless the host is loopback (local tests) or ``allow_insecure`` is set.
-
-    :param hook_url: The URL to check.
-    :param allow_insecure: Accept plain ``http`` to any host.
-    """
-    if not isinstance(hook_url, str):
-        raise TypeError(f"hook_url must be a string, got {type(hook_url).__name__}")
-    text = hook_url.strip()
-    if any(ch.isspace() or ord(ch) < 32 for ch in text):
-        raise ValueError(f"hook_url must not contain spaces or control characters, got {hook_url!r}")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"hook_url must be an absolute http(s) URL, got {hook_url!r}")
-    try:
-        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
-    except ValueError:
-        raise ValueError(f"hook_url {hook_url!r} has an invalid port") from None
-    if parts.username or parts.password:
-        raise ValueError("hook_url must not embed credentials; DailyBot authenticates deliveries with the bearer")
-    if parts.scheme == "http" and not allow_insecure and not is_loopback_host(parts.hostname):
-        raise ValueError(
-            f"hook_url {hook_url!r} uses plain http: DailyBot would send the bearer secret unencrypted. "
-            "Use https, or pass allow_insecure_hook_url=True for a trusted network."
-        )
-    return text
 
 
 class DailyBotHook(BaseHook):
@@ -125,7 +72,7 @@ class DailyBotHook(BaseHook):
         me = hook.get_me()
         sub = hook.create_webhook_subscription(
             hook_url="https://airflow.example.com/dailybot/webhooks/standups",
-            subscriptions=["followups.response.completed"],
+            events=["followups.response.completed"],
             bearer=secret,
             immediate_sample_event=True,
         )
@@ -138,6 +85,8 @@ class DailyBotHook(BaseHook):
     :param total_timeout: Seconds one attempt may take in all; overrides the ``total_timeout`` extra.
     :param max_response_bytes: Largest response body read; overrides the ``max_response_bytes`` extra.
     :param max_pages: Most pages one list call follows; overrides the ``max_pages`` extra.
+    :param settings: Connection settings already read (e.g. by :func:`async_dailybot_hook`); the
+        connection is then not read again.
     """
 
     conn_name_attr = "dailybot_conn_id"
@@ -155,6 +104,7 @@ class DailyBotHook(BaseHook):
         total_timeout: float | None = None,
         max_response_bytes: int | None = None,
         max_pages: int | None = None,
+        settings: DailyBotConnectionSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -167,7 +117,10 @@ class DailyBotHook(BaseHook):
         )
         self.dailybot_conn_id = dailybot_conn_id
         self._retry_policy = retry_policy
+        self._given_settings = settings
         self._delete_form: str | None = None
+        #: Which check-in responses path answered last ("checkins" or the legacy "followups").
+        self._checkin_responses_form: str | None = None
 
     # -- connection and session ------------------------------------------------------------
 
@@ -185,6 +138,8 @@ class DailyBotHook(BaseHook):
         """The validated connection settings, read once per hook; the API key is masked at once."""
         from airflow.sdk.log import mask_secret
 
+        if self._given_settings is not None:
+            return self._given_settings
         conn = self.get_connection(self.dailybot_conn_id)
         if conn.password:
             for form in scrubbing.protect(conn.password):
@@ -270,17 +225,11 @@ class DailyBotHook(BaseHook):
             :class:`~airflow_provider_dailybot.exceptions.DailyBotUnexpectedResponseError`.
         """
         method = method.upper()
-        settings = self.settings
+        settings, limits, session = self.settings, self.limits, self.session
         url = settings.base_url + path.lstrip("/")
         url_path = urlsplit(url).path
-        policy = self.retry_policy
-        limits = self.limits
-        retry_method = "GET" if idempotent else method
-        session = self.session
-        attempt = 0
-        while True:
-            attempt += 1
-            request_sent = True
+
+        def attempt() -> Any:
             try:
                 answer = exchange(
                     session,
@@ -293,28 +242,23 @@ class DailyBotHook(BaseHook):
                     verify=settings.verify,
                 )
             except ExchangeFailure as failure:
-                request_sent = failure.request_sent
                 bare_host = urlsplit(url).netloc if settings.implicit_https else None
-                error: DailyBotError = answers.transport_error(
+                error = answers.transport_error(
                     method, url_path, failure, timeout=settings.timeout, bare_host=bare_host
                 )
-            else:
-                if answer.status_code < 300:
-                    body = answers.decode(method, url_path, answer)
-                    if expect is None:
-                        return body
-                    try:
-                        return expect(body)
-                    except shapes.UnexpectedShape as err:
-                        raise answers.unexpected(method, url_path, answer.status_code, str(err)) from None
-                error = answers.api_error(method, url_path, answer)
-            if attempt >= policy.max_attempts or not policy.is_retryable(
-                retry_method, error, request_sent=request_sent
-            ):
-                raise error
-            wait = policy.wait_before(attempt, error)
-            self.log.warning("[Try %d of %d] %s; retrying in %.2f s", attempt, policy.max_attempts, error, wait)
-            policy.sleep(wait)
+                raise AttemptFailed(error, request_sent=failure.request_sent) from None
+            if answer.status_code >= 300:
+                raise AttemptFailed(answers.api_error(method, url_path, answer), request_sent=True)
+            body = answers.decode(method, url_path, answer)
+            if expect is None:
+                return body
+            try:
+                return expect(body)
+            except shapes.UnexpectedShape as err:
+                raise answers.unexpected(method, url_path, answer.status_code, str(err)) from None
+
+        retry_method = "GET" if idempotent else method
+        return call_with_retries(attempt, method=retry_method, policy=self.retry_policy, log=self.log)
 
     # -- API methods ------------------------------------------------------------------------
 
@@ -350,13 +294,14 @@ class DailyBotHook(BaseHook):
         self,
         *,
         hook_url: str,
-        subscriptions: list[str],
+        events: list[str] | None = None,
         subscribed_objects: list[str] | None = None,
         name: str | None = None,
         bearer: str | None = None,
         immediate_sample_event: bool = False,
         allow_unknown_events: bool = False,
         allow_insecure_hook_url: bool = False,
+        subscriptions: list[str] | None = None,
     ) -> WebhookSubscription:
         """Create a webhook subscription (``POST /v1/webhook-subscription/``).
 
@@ -365,57 +310,45 @@ class DailyBotHook(BaseHook):
 
         :param hook_url: Absolute https URL DailyBot delivers to (http only for loopback or with
             ``allow_insecure_hook_url``).
-        :param subscriptions: Event names, e.g. ``["followups.response.completed"]``.
+        :param events: Event names, e.g. ``["followups.response.completed"]``.
         :param subscribed_objects: Check-in or form UUIDs to limit the subscription to.
         :param name: Display name in DailyBot.
         :param bearer: Secret DailyBot sends back in the ``X-BEARER`` header of every delivery.
         :param immediate_sample_event: Ask DailyBot to deliver a sample event right away.
         :param allow_unknown_events: Let through event names the provider does not know yet.
         :param allow_insecure_hook_url: Accept plain http to a non-loopback host.
+        :param subscriptions: Deprecated alias of ``events``.
         """
-        url = validate_hook_url(hook_url, allow_insecure=allow_insecure_hook_url)
-        events = validate_event_names(subscriptions, allow_unknown=allow_unknown_events)
-        objects = validate_uuids(subscribed_objects) if subscribed_objects is not None else []
-        if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise ValueError("name must be a non-empty string when given")
-        if bearer is not None:
-            if not isinstance(bearer, str) or not bearer:
-                raise ValueError("bearer must be a non-empty string when given")
+        if subscriptions is not None:
+            if events is not None:
+                raise TypeError("pass events, not both events and the deprecated subscriptions")
+            warnings.warn(
+                "create_webhook_subscription(subscriptions=...) is deprecated; use events=...",
+                AirflowProviderDeprecationWarning,
+                stacklevel=2,
+            )
+            events = subscriptions
+        request = SubscriptionRequest.build(
+            hook_url=hook_url,
+            events=events,
+            subscribed_objects=subscribed_objects,
+            name=name,
+            bearer=bearer,
+            immediate_sample_event=immediate_sample_event,
+            allow_unknown_events=allow_unknown_events,
+            allow_insecure_hook_url=allow_insecure_hook_url,
+        )
+        if request.bearer:
             from airflow.sdk.log import mask_secret
 
-            for form in scrubbing.protect(bearer):
+            for form in scrubbing.protect(request.bearer):
                 mask_secret(form)
-        if not isinstance(immediate_sample_event, bool):
-            raise TypeError(f"immediate_sample_event must be a bool, got {immediate_sample_event!r}")
-        payload: dict[str, Any] = {
-            "hook_url": url,
-            "subscriptions": events,
-            "immediate_sample_event": immediate_sample_event,
-        }
-        if objects:
-            payload["subscribed_objects"] = objects
-        if name:
-            payload["name"] = name
-        if bearer:
-            payload["bearer"] = bearer
         body: dict[str, Any] = self.request(
-            "POST", WEBHOOK_SUBSCRIPTION_PATH, json_body=payload, expect=shapes.created_subscription
+            "POST", WEBHOOK_SUBSCRIPTION_PATH, json_body=request.to_payload(), expect=shapes.created_subscription
         )
-        hook_id = body.get("id") or body.get("uuid") or body.get("hook_id")
-        returned_events = body.get("subscriptions")
-        returned_objects = body.get("subscribed_objects")
-        subscription = WebhookSubscription(
-            id=str(hook_id),
-            hook_url=str(body.get("url") or body.get("hook_url") or url),
-            subscriptions=list(returned_events) if isinstance(returned_events, list) else events,
-            name=body.get("name") or name,
-            subscribed_objects=list(returned_objects) if isinstance(returned_objects, list) else objects,
-            raw=body,
-        )
+        subscription = WebhookSubscription.from_response(body, request)
         self.log.info(
-            "Created DailyBot webhook subscription %s for %s",
-            _shown(subscription.id),
-            _shown(subscription.subscriptions),
+            "Created DailyBot webhook subscription %s for %s", _shown(subscription.id), _shown(subscription.events)
         )
         return subscription
 
@@ -439,16 +372,14 @@ class DailyBotHook(BaseHook):
         hook_id = hook_id.strip()
         if hook_url is not None:
             hook_url = validate_hook_url(hook_url, allow_insecure=True)
-        forms = ("path", "collection") if self._delete_form == "path" else ("collection", "path")
+        forms = _api_compat.delete_forms(self._delete_form)
         errors: dict[str, DailyBotApiError] = {}
         for form in forms:
+            path, query, body = _api_compat.delete_request(form, hook_id, hook_url)
             try:
-                self._send_delete(form, hook_id, hook_url)
-            except (DailyBotNotFoundError, DailyBotBadRequestError) as err:
-                errors[form] = err
-                continue
+                self.request("DELETE", path, params=query, json_body=body)
             except DailyBotApiError as err:
-                if err.status_code == 405:
+                if err.status_code in _api_compat.DELETE_FALLBACK_STATUSES:
                     errors[form] = err
                     continue
                 raise
@@ -463,15 +394,6 @@ class DailyBotHook(BaseHook):
             raise not_found[0]
         raise errors[forms[0]]
 
-    def _send_delete(self, form: str, hook_id: str, hook_url: str | None) -> None:
-        if form == "path":
-            self.request("DELETE", f"{WEBHOOK_SUBSCRIPTION_PATH}{quote(hook_id, safe='')}/")
-            return
-        params = {"hook_id": hook_id}
-        if hook_url:
-            params["hook_url"] = hook_url
-        self.request("DELETE", WEBHOOK_SUBSCRIPTION_PATH, params=params, json_body=dict(params))
-
     def get_sample_event(self, event: str, *, allow_unknown_events: bool = False) -> dict[str, Any]:
         """Return DailyBot's sample delivery envelope for ``event`` (``POST /v1/webhook-subscription/sample/``).
 
@@ -484,16 +406,13 @@ class DailyBotHook(BaseHook):
         envelope: dict[str, Any] = self.request(
             "POST",
             f"{WEBHOOK_SUBSCRIPTION_PATH}sample/",
-            json_body={"subscription": name, "event": name},
+            json_body=_api_compat.sample_request(name),
             idempotent=True,
             expect=shapes.sample_envelope,
         )
         return envelope
 
     # -- lists, messages and kudos ----------------------------------------------------------------
-
-    #: Which check-in responses path answered last ("checkins" or the legacy "followups").
-    _checkin_responses_form: str | None = None
 
     def paginate(self, path: str, *, params: dict[str, Any] | None = None) -> Iterator[Any]:
         """Yield every item of a DailyBot list endpoint, following its ``next`` links.
@@ -517,26 +436,17 @@ class DailyBotHook(BaseHook):
         :param params: Query parameters of the first page (later pages use the ``next`` link's own).
         """
         settings = self.settings
-        current_path, current_params = path.lstrip("/"), params
-        current_url = settings.base_url + current_path
-        seen = {page_key(urlsplit(current_url).path, params)}
-        for _ in range(settings.max_pages):
-            items, next_url = self.request("GET", current_path, params=current_params, expect=shapes.list_page)
-            url_path = urlsplit(current_url).path
-            yield from items
-            if next_url is None:
-                return
-            try:
-                current_url, current_path, current_params = resolve_next(current_url, next_url, settings.base_url)
-            except LinkRefused as err:
-                raise _pagination_error(url_path, str(err)) from None
-            key = page_key(urlsplit(current_url).path, current_params)
-            if key in seen:
-                raise _pagination_error(url_path, f"the 'next' links loop back to {key}")
-            seen.add(key)
-        raise _pagination_error(
-            urlsplit(current_url).path, f"more than {settings.max_pages} pages (max_pages); giving up"
-        )
+
+        def fetch(page_path: str, page_params: dict[str, Any] | None) -> tuple[list[Any], str | None]:
+            page: tuple[list[Any], str | None] = self.request(
+                "GET", page_path, params=page_params, expect=shapes.list_page
+            )
+            return page
+
+        try:
+            yield from walk(fetch, path, params, base_url=settings.base_url, max_pages=settings.max_pages)
+        except PaginationRefused as err:
+            raise pagination_error(err.path, str(err)) from None
 
     def _records(self, path: str, params: dict[str, Any] | None, what: str) -> Iterator[dict[str, Any]]:
         """Yield the items of a list endpoint, each checked to be an object."""
@@ -630,8 +540,8 @@ class DailyBotHook(BaseHook):
         return self._iter_checkin_responses(quote(checkin, safe=""), query)
 
     def _iter_checkin_responses(self, checkin: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        forms = ["checkins", "followups"]
-        if self._checkin_responses_form == "followups":
+        forms = list(_api_compat.CHECKIN_RESPONSE_FORMS)
+        if self._checkin_responses_form == forms[1]:
             forms.reverse()
         first_error: DailyBotNotFoundError | None = None
         for form in forms:
@@ -641,7 +551,7 @@ class DailyBotHook(BaseHook):
             except DailyBotNotFoundError as err:
                 first_error = first_error or err
                 continue
-            if form == "followups":
+            if form != _api_compat.CHECKIN_RESPONSE_FORMS[0]:
                 self.log.info("DailyBot check-in responses of %s read from the legacy followups path", checkin)
             self._checkin_responses_form = form
             if first is not None:
@@ -719,41 +629,22 @@ class DailyBotHook(BaseHook):
         """
         return list(self.iter_form_responses(form_id, **kwargs))
 
-    def send_message(
-        self,
-        *,
-        message: str,
-        target_users: str | list[str] | None = None,
-        target_teams: str | list[str] | None = None,
-        target_channels: Any = None,
-        buttons: list[dict[str, Any]] | None = None,
-        image_url: str | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def send_message(self, request: MessageRequest | None = None, /, **arguments: Any) -> dict[str, Any]:
         """Send a bot message to users, teams and/or channels (``POST /v1/send-message/``).
+
+        Takes a :class:`~airflow_provider_dailybot.payloads.MessageRequest`, or its fields as keyword
+        arguments (``message``, ``target_users``, ``target_teams``, ``target_channels``, ``buttons``,
+        ``image_url``, ``extra``; documented there), validated before any request.
 
         Sent once, like every POST of this hook: a timeout, a dropped connection or a 5xx after the
         request went out is raised without retry, because DailyBot may have delivered the message
         and a retry would post it twice. A 429 and a refused connection (nothing sent) are retried.
 
-        :param message: The text.
-        :param target_users: User UUIDs (or emails/chat ids); one string or a list.
-        :param target_teams: Team UUIDs; one string or a list.
-        :param target_channels: Channel ids or ``{"id", "thread"}`` objects; one or a list.
-        :param buttons: Up to 25 button objects, each with a ``label``.
-        :param image_url: An https image URL.
-        :param extra: Further body fields (``platform_settings``, ``metadata`` …).
+        :param request: The message; or pass its fields as keyword arguments.
+        :param arguments: The fields of :class:`~airflow_provider_dailybot.payloads.MessageRequest`.
         :return: DailyBot's answer, e.g. ``{"bot_message_id": ...}``.
         """
-        payload = build_message_payload(
-            message=message,
-            target_users=target_users,
-            target_teams=target_teams,
-            target_channels=target_channels,
-            buttons=buttons,
-            image_url=image_url,
-            extra=extra,
-        )
+        payload = _request(MessageRequest, request, arguments).to_payload()
         answer: dict[str, Any] = self.request(
             "POST", "send-message/", json_body=payload, expect=shapes.action_answer("the message sent", empty_ok=True)
         )
@@ -766,37 +657,19 @@ class DailyBotHook(BaseHook):
         )
         return answer
 
-    def give_kudos(
-        self,
-        *,
-        receivers: str | list[str],
-        content: str,
-        is_anonymous: bool = False,
-        by_dailybot: bool = False,
-        company_value: str | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def give_kudos(self, request: KudosRequest | None = None, /, **arguments: Any) -> dict[str, Any]:
         """Give kudos to users (``POST /v1/kudos/``); returns the kudos DailyBot created.
 
-        Sent once (see :meth:`send_message`): an ambiguous failure is raised, not retried. At the
-        organization's daily kudos limit DailyBot answers 406, raised as
+        Takes a :class:`~airflow_provider_dailybot.payloads.KudosRequest`, or its fields as keyword
+        arguments (``receivers``, ``content``, ``is_anonymous``, ``by_dailybot``, ``company_value``,
+        ``extra``). Sent once (see :meth:`send_message`): an ambiguous failure is raised, not
+        retried. At the organization's daily kudos limit DailyBot answers 406, raised as
         :class:`~airflow_provider_dailybot.exceptions.DailyBotApiError`.
 
-        :param receivers: User UUIDs; one string or a list.
-        :param content: The kudos text.
-        :param is_anonymous: Hide the giver.
-        :param by_dailybot: Give the kudos as the DailyBot bot.
-        :param company_value: A company value the kudos celebrates.
-        :param extra: Further body fields.
+        :param request: The kudos; or pass its fields as keyword arguments.
+        :param arguments: The fields of :class:`~airflow_provider_dailybot.payloads.KudosRequest`.
         """
-        payload = build_kudos_payload(
-            receivers=receivers,
-            content=content,
-            is_anonymous=is_anonymous,
-            by_dailybot=by_dailybot,
-            company_value=company_value,
-            extra=extra,
-        )
+        payload = _request(KudosRequest, request, arguments).to_payload()
         answer: dict[str, Any] = self.request(
             "POST", "kudos/", json_body=payload, expect=shapes.action_answer("the kudos created", empty_ok=False)
         )
@@ -806,14 +679,17 @@ class DailyBotHook(BaseHook):
         return answer
 
 
+def _request(cls: Any, request: Any, arguments: dict[str, Any]) -> Any:
+    if request is None:
+        return cls(**arguments)
+    if arguments or not isinstance(request, cls):
+        raise TypeError(f"pass either a {cls.__name__} or its fields as keyword arguments")
+    return request
+
+
 def _shown(value: Any) -> str:
     """A server-provided value as shown in a log line or message: scrubbed, then cut."""
     return scrubbing.cut(str(value), _SHOWN_CHARS)
-
-
-def _pagination_error(path: str, detail: str) -> DailyBotError:
-    message = format_error_message(method="GET", path=path, status_code=None, code=None, detail=detail)
-    return DailyBotError(message, method="GET", path=path, detail=detail)
 
 
 async def async_dailybot_hook(
@@ -830,44 +706,9 @@ async def async_dailybot_hook(
     :param dailybot_conn_id: Airflow connection id of type ``dailybot``.
     :param hook_kwargs: Further :class:`DailyBotHook` arguments (``timeout``, ``max_attempts`` …).
     """
-    hook = DailyBotHook(dailybot_conn_id, **hook_kwargs)
-    conn = await _aget_connection(dailybot_conn_id)
-    extra = await _aextra_dejson(conn)
-    view = SimpleNamespace(
-        conn_id=dailybot_conn_id, password=conn.password, host=conn.host, port=conn.port, extra_dejson=extra
-    )
-    if conn.password:
-        for form in scrubbing.protect(conn.password):
-            await _amask_secret(form)
-    hook.__dict__["settings"] = DailyBotConnectionSettings.from_connection(view, **hook._overrides)
-    return hook
+    overrides = validate_overrides(**{key: hook_kwargs.get(key) for key in _OVERRIDES})
+    settings = await _async_connection.read_settings(dailybot_conn_id, DailyBotHook, overrides)
+    return DailyBotHook(dailybot_conn_id, settings=settings, **hook_kwargs)
 
 
-async def _aget_connection(conn_id: str) -> Any:
-    try:
-        from airflow.providers.common.compat.connection import get_async_connection
-    except ImportError:  # common.compat is optional; same strategy as its helper
-        from asgiref.sync import sync_to_async
-
-        return await sync_to_async(DailyBotHook.get_connection)(conn_id)
-    return await get_async_connection(conn_id, hook=DailyBotHook)
-
-
-async def _aextra_dejson(conn: Any) -> dict[str, Any]:
-    if hasattr(conn, "aextra_dejson"):  # Airflow 3.3.2+
-        return dict(await conn.aextra_dejson() or {})
-    from asgiref.sync import sync_to_async
-
-    return dict(await sync_to_async(lambda: conn.extra_dejson)() or {})
-
-
-async def _amask_secret(secret: str) -> None:
-    from airflow.sdk import log as sdk_log
-
-    amask_secret = getattr(sdk_log, "amask_secret", None)  # Airflow 3.3+
-    if amask_secret is not None:
-        await amask_secret(secret)
-        return
-    from asgiref.sync import sync_to_async  # before 3.3: the sync call, from a worker thread
-
-    await sync_to_async(sdk_log.mask_secret)(secret)
+_OVERRIDES = ("timeout", "max_attempts", "total_timeout", "max_response_bytes", "max_pages")

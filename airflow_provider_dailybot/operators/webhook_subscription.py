@@ -222,7 +222,7 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
         try:
             subscription = self.hook.create_webhook_subscription(
                 hook_url=hook_url,
-                subscriptions=events,
+                events=events,
                 subscribed_objects=objects,
                 name=name,
                 bearer=secret,
@@ -246,7 +246,7 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
                 ChannelSubscription(
                     hook_id=subscription.id,
                     hook_url=subscription.hook_url,
-                    events=list(subscription.subscriptions),
+                    events=list(subscription.events),
                     secret_sha256=secret_hash,
                     created_at=created_at,
                 )
@@ -257,7 +257,7 @@ class DailyBotCreateWebhookSubscriptionOperator(_DailyBotOperator):
             "hook_id": subscription.id,
             "hook_url": subscription.hook_url,
             "channel": channel,
-            "events": list(subscription.subscriptions),
+            "events": list(subscription.events),
             "created_at": created_at,
         }
 
