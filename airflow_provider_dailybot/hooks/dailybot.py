@@ -1,41 +1,39 @@
-"""DailyBot REST API hook: one pooled ``requests`` session, timeouts, typed errors and safe retries."""
+"""DailyBot REST API hook: identity, webhook subscriptions, messages and kudos, on the shared transport.
+
+Layers, each its own module, arrows one way: :mod:`._transport` (settings, session, the request path,
+pagination) ← :mod:`._reads` (list and read endpoints) ← this module (identity, webhook
+subscriptions, send-message, kudos, the async factory). Arguments are validated by
+:mod:`airflow_provider_dailybot.payloads` and :mod:`.subscriptions`; DailyBot's uncertain contract is
+read through :mod:`airflow_provider_dailybot._api_compat`.
+"""
 
 from __future__ import annotations
 
-import itertools
 import warnings
-from collections.abc import Callable, Iterator
-from functools import cached_property
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-import requests
 from airflow.exceptions import AirflowProviderDeprecationWarning
-from airflow.sdk import BaseHook
 
-from airflow_provider_dailybot import __version__, _api_compat, answers, scrubbing, shapes
+from airflow_provider_dailybot import _api_compat, scrubbing, shapes
 from airflow_provider_dailybot._api_compat import WEBHOOK_SUBSCRIPTION_PATH
-from airflow_provider_dailybot.bounded_http import BoundedAdapter, ExchangeFailure, Limits, exchange
-from airflow_provider_dailybot.connection import DailyBotConnectionSettings, validate_overrides
+from airflow_provider_dailybot.connection import validate_overrides
 from airflow_provider_dailybot.connection_form import UI_FIELD_BEHAVIOUR
 from airflow_provider_dailybot.events import validate_event_names
 from airflow_provider_dailybot.exceptions import (
     DailyBotApiError,
     DailyBotError,
     DailyBotNotFoundError,
-    pagination_error,
 )
 from airflow_provider_dailybot.hooks import _async_connection
+from airflow_provider_dailybot.hooks._reads import DailyBotReads
+from airflow_provider_dailybot.hooks._transport import shown
 from airflow_provider_dailybot.hooks.subscriptions import (
     SubscriptionRequest,
     WebhookSubscription,
     validate_hook_url,
 )
-from airflow_provider_dailybot.pagination import PaginationRefused, walk
 from airflow_provider_dailybot.payloads import KudosRequest, MessageRequest
-from airflow_provider_dailybot.resources import as_date, date_range, resource_id, validate_identifier
-from airflow_provider_dailybot.retries import AttemptFailed, RetryPolicy, call_with_retries
-from airflow_provider_dailybot.summaries import describe_value
+from airflow_provider_dailybot.resources import resource_id
 
 __all__ = [
     "WEBHOOK_SUBSCRIPTION_PATH",
@@ -45,11 +43,8 @@ __all__ = [
     "validate_hook_url",
 ]
 
-#: Longest server-provided value (an id, a name) shown in a log line or a message.
-_SHOWN_CHARS = 120
 
-
-class DailyBotHook(BaseHook):
+class DailyBotHook(DailyBotReads):
     """Interact with the DailyBot REST API (``https://api.dailybot.com/v1/``).
 
     The connection's password holds the API key (``X-API-KEY``); its host optionally overrides
@@ -77,52 +72,8 @@ class DailyBotHook(BaseHook):
             immediate_sample_event=True,
         )
         hook.delete_webhook_subscription(sub.id, hook_url=sub.hook_url)
-
-    :param dailybot_conn_id: Airflow connection id of type ``dailybot``.
-    :param timeout: Seconds per connect and per read; overrides the connection's ``timeout`` extra.
-    :param max_attempts: Attempts for retryable failures; overrides the ``max_attempts`` extra.
-    :param retry_policy: Full control of waits and retry counts (``max_attempts`` is then ignored).
-    :param total_timeout: Seconds one attempt may take in all; overrides the ``total_timeout`` extra.
-    :param max_response_bytes: Largest response body read; overrides the ``max_response_bytes`` extra.
-    :param max_pages: Most pages one list call follows; overrides the ``max_pages`` extra.
-    :param settings: Connection settings already read (e.g. by :func:`async_dailybot_hook`); the
-        connection is then not read again.
+    Constructor arguments: see :class:`~airflow_provider_dailybot.hooks._transport.DailyBotTransport`.
     """
-
-    conn_name_attr = "dailybot_conn_id"
-    default_conn_name = "dailybot_default"
-    conn_type = "dailybot"
-    hook_name = "DailyBot"
-
-    def __init__(
-        self,
-        dailybot_conn_id: str = default_conn_name,
-        *,
-        timeout: float | None = None,
-        max_attempts: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        total_timeout: float | None = None,
-        max_response_bytes: int | None = None,
-        max_pages: int | None = None,
-        settings: DailyBotConnectionSettings | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self._overrides = validate_overrides(
-            timeout=timeout,
-            max_attempts=max_attempts,
-            total_timeout=total_timeout,
-            max_response_bytes=max_response_bytes,
-            max_pages=max_pages,
-        )
-        self.dailybot_conn_id = dailybot_conn_id
-        self._retry_policy = retry_policy
-        self._given_settings = settings
-        self._delete_form: str | None = None
-        #: Which check-in responses path answered last ("checkins" or the legacy "followups").
-        self._checkin_responses_form: str | None = None
-
-    # -- connection and session ------------------------------------------------------------
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -132,133 +83,6 @@ class DailyBotHook(BaseHook):
             "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
             "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
         }
-
-    @cached_property
-    def settings(self) -> DailyBotConnectionSettings:
-        """The validated connection settings, read once per hook; the API key is masked at once."""
-        from airflow.sdk.log import mask_secret
-
-        if self._given_settings is not None:
-            return self._given_settings
-        conn = self.get_connection(self.dailybot_conn_id)
-        if conn.password:
-            for form in scrubbing.protect(conn.password):
-                mask_secret(form)
-        return DailyBotConnectionSettings.from_connection(conn, **self._overrides)
-
-    @cached_property
-    def limits(self) -> Limits:
-        """The byte and time bounds of every attempt."""
-        settings = self.settings
-        return Limits(
-            timeout=settings.timeout,
-            total_timeout=settings.total_timeout,
-            max_response_bytes=settings.max_response_bytes,
-        )
-
-    @cached_property
-    def retry_policy(self) -> RetryPolicy:
-        """The retry policy in force for this hook."""
-        return self._retry_policy or RetryPolicy(max_attempts=self.settings.max_attempts)
-
-    @cached_property
-    def session(self) -> requests.Session:
-        """The hook's keep-alive HTTP session, with DailyBot's headers set."""
-        from airflow import __version__ as airflow_version
-
-        settings = self.settings
-        session = requests.Session()
-        session.headers.update(
-            {
-                "X-API-KEY": settings.api_key,
-                "Accept": "application/json",
-                # Decoded by bounded_http with the byte cap; other encodings are refused.
-                "Accept-Encoding": "gzip, deflate",
-                "Content-Type": "application/json",
-                "User-Agent": (
-                    f"airflow-provider-dailybot/{__version__} apache-airflow/{airflow_version} "
-                    f"python-requests/{requests.__version__}"
-                ),
-            }
-        )
-        session.verify = settings.verify
-        # Connection-level retries are ours (they know which requests are safe), not urllib3's.
-        adapter = BoundedAdapter(max_retries=0, pool_connections=1, pool_maxsize=10)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
-
-    def get_conn(self) -> requests.Session:
-        """Return the hook's :class:`requests.Session` (Airflow's ``BaseHook`` interface)."""
-        return self.session
-
-    def close(self) -> None:
-        """Close pooled connections; the hook opens new ones if used again."""
-        if "session" in self.__dict__:
-            self.__dict__.pop("session").close()
-
-    # -- the one request path -------------------------------------------------------------
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        idempotent: bool | None = None,
-        expect: Callable[[Any], Any] | None = None,
-    ) -> Any:
-        """Send one API request with retries and return the decoded JSON body (``None`` when empty).
-
-        Every attempt is bounded by ``timeout`` (each read), ``total_timeout`` (the whole answer) and
-        ``max_response_bytes`` (the body); see :mod:`airflow_provider_dailybot.bounded_http`.
-
-        :param method: HTTP method, e.g. ``"GET"``.
-        :param path: Path relative to the base URL, e.g. ``"me/"`` or ``"webhook-subscription/"``.
-        :param params: Query parameters.
-        :param json_body: JSON body.
-        :param idempotent: Treat the request as safe to repeat even if it is a POST (e.g. a
-            side-effect-free sample request). Defaults to the method's own semantics.
-        :param expect: A check of :mod:`airflow_provider_dailybot.shapes` for a 2xx body; its result is
-            returned, and a body it refuses raises
-            :class:`~airflow_provider_dailybot.exceptions.DailyBotUnexpectedResponseError`.
-        """
-        method = method.upper()
-        settings, limits, session = self.settings, self.limits, self.session
-        url = settings.base_url + path.lstrip("/")
-        url_path = urlsplit(url).path
-
-        def attempt() -> Any:
-            try:
-                answer = exchange(
-                    session,
-                    method,
-                    url,
-                    limits=limits,
-                    params=params,
-                    json_body=json_body,
-                    # Explicit, or REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would override the connection's TLS settings.
-                    verify=settings.verify,
-                )
-            except ExchangeFailure as failure:
-                bare_host = urlsplit(url).netloc if settings.implicit_https else None
-                error = answers.transport_error(
-                    method, url_path, failure, timeout=settings.timeout, bare_host=bare_host
-                )
-                raise AttemptFailed(error, request_sent=failure.request_sent) from None
-            if answer.status_code >= 300:
-                raise AttemptFailed(answers.api_error(method, url_path, answer), request_sent=True)
-            body = answers.decode(method, url_path, answer)
-            if expect is None:
-                return body
-            try:
-                return expect(body)
-            except shapes.UnexpectedShape as err:
-                raise answers.unexpected(method, url_path, answer.status_code, str(err)) from None
-
-        retry_method = "GET" if idempotent else method
-        return call_with_retries(attempt, method=retry_method, policy=self.retry_policy, log=self.log)
 
     # -- API methods ------------------------------------------------------------------------
 
@@ -282,7 +106,7 @@ class DailyBotHook(BaseHook):
         except Exception as err:  # Airflow shows this text in the UI: keep it informative, never fail.
             return False, self._safe_text(f"{type(err).__name__}: {err}")
         user, organization = shapes.profile_names(me)
-        return True, scrubbing.cut(f"Authenticated as {_shown(user)} ({_shown(organization)})", 300)
+        return True, scrubbing.cut(f"Authenticated as {shown(user)} ({shown(organization)})", 300)
 
     def _safe_text(self, text: str) -> str:
         try:
@@ -348,7 +172,7 @@ class DailyBotHook(BaseHook):
         )
         subscription = WebhookSubscription.from_response(body, request)
         self.log.info(
-            "Created DailyBot webhook subscription %s for %s", _shown(subscription.id), _shown(subscription.events)
+            "Created DailyBot webhook subscription %s for %s", shown(subscription.id), shown(subscription.events)
         )
         return subscription
 
@@ -412,223 +236,6 @@ class DailyBotHook(BaseHook):
         )
         return envelope
 
-    # -- lists, messages and kudos ----------------------------------------------------------------
-
-    def paginate(self, path: str, *, params: dict[str, Any] | None = None) -> Iterator[Any]:
-        """Yield every item of a DailyBot list endpoint, following its ``next`` links.
-
-        Accepts DailyBot's envelope (``{"count", "next", "previous", "results"}``) and bare lists
-        (``/v1/teams/``, ``/v1/forms/``); a null, ``false`` or empty ``next`` ends the list. Both
-        pagination styles work (``limit``/``offset`` and ``page``/``page_size``) because the hook
-        follows the link rather than computing pages. A ``next`` link is followed only when it has
-        the scheme, host and port of the connection's base URL (the API key is sent with every page)
-        and stays under its base path once normalised (``..``, ``%2e%2e``, ``//`` …; see
-        :mod:`airflow_provider_dailybot.pagination`), and the normalised path is what is requested.
-        A link elsewhere, a link outside the base path, a link seen before (a loop) or more than
-        ``max_pages`` pages raise :class:`~airflow_provider_dailybot.exceptions.DailyBotError` instead
-        of returning a partial list. Items are yielded as received (any JSON value); the ``list_*``
-        methods require objects.
-
-        Each page is one :meth:`request`, with its timeout and retries. Nothing is sent until the
-        first item is requested.
-
-        :param path: Path relative to the base URL, e.g. ``"users/"``.
-        :param params: Query parameters of the first page (later pages use the ``next`` link's own).
-        """
-        settings = self.settings
-
-        def fetch(page_path: str, page_params: dict[str, Any] | None) -> tuple[list[Any], str | None]:
-            page: tuple[list[Any], str | None] = self.request(
-                "GET", page_path, params=page_params, expect=shapes.list_page
-            )
-            return page
-
-        try:
-            yield from walk(fetch, path, params, base_url=settings.base_url, max_pages=settings.max_pages)
-        except PaginationRefused as err:
-            raise pagination_error(err.path, str(err)) from None
-
-    def _records(self, path: str, params: dict[str, Any] | None, what: str) -> Iterator[dict[str, Any]]:
-        """Yield the items of a list endpoint, each checked to be an object."""
-        for index, item in enumerate(self.paginate(path, params=params), start=1):
-            if not isinstance(item, dict):
-                url_path = urlsplit(self.settings.base_url + path).path
-                detail = f"expected every item to be a {what} object, item #{index} is {describe_value(item)}"
-                raise answers.unexpected("GET", url_path, 200, detail)
-            yield item
-
-    def _list(self, path: str, params: dict[str, Any] | None, what: str = "resource") -> list[dict[str, Any]]:
-        return list(self._records(path, params, what))
-
-    def list_users(self, *, include_email: bool = False, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Return the organization's users (``GET /v1/users/``, every page).
-
-        :param include_email: Ask for ``email`` (DailyBot only sends it to admins and managers).
-        :param params: Further query parameters.
-        """
-        query = dict(params or {})
-        if include_email:
-            query["include_email"] = "true"
-        return self._list("users/", query or None, "user")
-
-    def get_user(self, user_id: str) -> dict[str, Any]:
-        """Return one user (``GET /v1/users/<uuid>/``).
-
-        :param user_id: The user's UUID.
-        """
-        path = f"users/{quote(validate_identifier(user_id, 'user_id'), safe='')}/"
-        user: dict[str, Any] = self.request("GET", path, expect=shapes.resource("user"))
-        return user
-
-    def list_teams(self, *, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Return the teams the key's owner may see (``GET /v1/teams/``; envelope or bare list).
-
-        :param params: Query parameters.
-        """
-        return self._list("teams/", params, "team")
-
-    def list_team_members(self, team_id: str) -> list[dict[str, Any]]:
-        """Return a team's members as user objects (``GET /v1/teams/<uuid>/members/``).
-
-        :param team_id: The team's UUID.
-        """
-        team = validate_identifier(team_id, "team_id")
-        return self._list(f"teams/{quote(team, safe='')}/members/", None, "user")
-
-    def list_checkins(
-        self, *, include_archived: bool = False, params: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Return the check-ins the key's owner may see (``GET /v1/checkins/``); they carry ``id``, not ``uuid``.
-
-        :param include_archived: Include archived check-ins.
-        :param params: Further query parameters (``search``, ``labels`` …).
-        """
-        query = dict(params or {})
-        if include_archived:
-            query["include_archived"] = "true"
-        return self._list("checkins/", query or None, "check-in")
-
-    def iter_checkin_responses(
-        self,
-        checkin_id: str,
-        *,
-        date_start: Any,
-        date_end: Any,
-        user: str | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Yield a check-in's responses of an inclusive date range, page after page.
-
-        Reads ``GET /v1/checkins/<id>/responses/`` and falls back to the legacy
-        ``GET /v1/followups/<id>/responses/`` when the first answers 404 (older DailyBot
-        deployments); the path that worked is tried first next time. Both 404 raise the first
-        :class:`~airflow_provider_dailybot.exceptions.DailyBotNotFoundError`. The arguments are
-        validated at once, before any request.
-
-        :param checkin_id: The check-in's ``id`` (check-ins have no ``uuid``).
-        :param date_start: First day: a ``date``, ``datetime`` or ``YYYY-MM-DD`` string.
-        :param date_end: Last day, inclusive.
-        :param user: Only this participant's responses (a user UUID; admins and managers only).
-        :param params: Further query parameters (e.g. ``search``).
-        """
-        checkin = validate_identifier(checkin_id, "checkin_id")
-        start, end = date_range(date_start, date_end)
-        query = dict(params or {})
-        query.update(date_start=start, date_end=end)
-        if user is not None:
-            query["user"] = validate_identifier(user, "user")
-        return self._iter_checkin_responses(quote(checkin, safe=""), query)
-
-    def _iter_checkin_responses(self, checkin: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        forms = list(_api_compat.CHECKIN_RESPONSE_FORMS)
-        if self._checkin_responses_form == forms[1]:
-            forms.reverse()
-        first_error: DailyBotNotFoundError | None = None
-        for form in forms:
-            pages = self._records(f"{form}/{checkin}/responses/", query, "check-in response")
-            try:
-                first = next(pages, None)
-            except DailyBotNotFoundError as err:
-                first_error = first_error or err
-                continue
-            if form != _api_compat.CHECKIN_RESPONSE_FORMS[0]:
-                self.log.info("DailyBot check-in responses of %s read from the legacy followups path", checkin)
-            self._checkin_responses_form = form
-            if first is not None:
-                yield from itertools.chain([first], pages)
-            return
-        assert first_error is not None
-        raise first_error
-
-    def list_checkin_responses(self, checkin_id: str, **kwargs: Any) -> list[dict[str, Any]]:
-        """Return a check-in's responses of an inclusive date range, every page read.
-
-        :param checkin_id: The check-in's ``id``.
-        :param kwargs: ``date_start``, ``date_end`` (required), ``user``, ``params``: see
-            :meth:`iter_checkin_responses`.
-        """
-        return list(self.iter_checkin_responses(checkin_id, **kwargs))
-
-    def list_forms(
-        self, *, include_archived: bool = False, params: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Return the organization's forms (``GET /v1/forms/``; a bare list or an envelope).
-
-        :param include_archived: Include archived forms.
-        :param params: Further query parameters (``include=questions``, ``search`` …).
-        """
-        query = dict(params or {})
-        if include_archived:
-            query["include_archived"] = "true"
-        return self._list("forms/", query or None, "form")
-
-    def iter_form_responses(
-        self,
-        form_id: str,
-        *,
-        date_from: Any = None,
-        date_to: Any = None,
-        all_responses: bool = True,
-        state: str | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Yield a form's responses (``GET /v1/forms/<uuid>/responses/``), page after page.
-
-        DailyBot returns only the caller's own responses unless ``all=true`` is sent, which needs
-        the form's owner or an admin; this method sends it by default.
-
-        :param form_id: The form's UUID.
-        :param date_from: First day (inclusive), optional.
-        :param date_to: Last day (inclusive), optional.
-        :param all_responses: Ask for every respondent's responses (``all=true``).
-        :param state: Only responses in this approval state.
-        :param params: Further query parameters.
-        """
-        form = validate_identifier(form_id, "form_id")
-        query = dict(params or {})
-        if date_from is not None and date_to is not None:
-            query["date_from"], query["date_to"] = date_range(date_from, date_to)
-        elif date_from is not None:
-            query["date_from"] = as_date(date_from, "date_from").isoformat()
-        elif date_to is not None:
-            query["date_to"] = as_date(date_to, "date_to").isoformat()
-        if not isinstance(all_responses, bool):
-            raise TypeError(f"all_responses must be a bool, got {all_responses!r}")
-        if all_responses:
-            query["all"] = "true"
-        if state is not None:
-            query["state"] = validate_identifier(state, "state")
-        return self._records(f"forms/{quote(form, safe='')}/responses/", query or None, "form response")
-
-    def list_form_responses(self, form_id: str, **kwargs: Any) -> list[dict[str, Any]]:
-        """Return a form's responses, every page read.
-
-        :param form_id: The form's UUID.
-        :param kwargs: ``date_from``, ``date_to``, ``all_responses``, ``state``, ``params``: see
-            :meth:`iter_form_responses`.
-        """
-        return list(self.iter_form_responses(form_id, **kwargs))
-
     def send_message(self, request: MessageRequest | None = None, /, **arguments: Any) -> dict[str, Any]:
         """Send a bot message to users, teams and/or channels (``POST /v1/send-message/``).
 
@@ -650,7 +257,7 @@ class DailyBotHook(BaseHook):
         )
         self.log.info(
             "Sent a DailyBot message (%s) to %d user(s), %d team(s) and %d channel(s)",
-            _shown(answer.get("bot_message_id") or "no id returned"),
+            shown(answer.get("bot_message_id") or "no id returned"),
             len(payload.get("target_users", [])),
             len(payload.get("target_teams", [])),
             len(payload.get("target_channels", [])),
@@ -674,7 +281,7 @@ class DailyBotHook(BaseHook):
             "POST", "kudos/", json_body=payload, expect=shapes.action_answer("the kudos created", empty_ok=False)
         )
         self.log.info(
-            "Gave DailyBot kudos %s to %d user(s)", _shown(resource_id(answer) or "?"), len(payload["receivers"])
+            "Gave DailyBot kudos %s to %d user(s)", shown(resource_id(answer) or "?"), len(payload["receivers"])
         )
         return answer
 
@@ -685,11 +292,6 @@ def _request(cls: Any, request: Any, arguments: dict[str, Any]) -> Any:
     if arguments or not isinstance(request, cls):
         raise TypeError(f"pass either a {cls.__name__} or its fields as keyword arguments")
     return request
-
-
-def _shown(value: Any) -> str:
-    """A server-provided value as shown in a log line or message: scrubbed, then cut."""
-    return scrubbing.cut(str(value), _SHOWN_CHARS)
 
 
 async def async_dailybot_hook(
