@@ -13,7 +13,7 @@ bare list; resources carry ``uuid`` or ``id``. Nothing here does I/O or imports 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_dailybot._api_compat import (
@@ -35,7 +35,7 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def profile_names(body: dict[str, Any]) -> tuple[str | None, str | None]:
+def profile_names(body: Mapping[str, object]) -> tuple[str | None, str | None]:
     """Return ``(user, organization)`` display names of a ``/v1/me/`` profile (``None`` when absent).
 
     :param body: A profile that passed :func:`profile`.

@@ -16,6 +16,7 @@ from airflow.exceptions import AirflowProviderDeprecationWarning
 
 from airflow_provider_dailybot import _api_compat, scrubbing, shapes
 from airflow_provider_dailybot._api_compat import WEBHOOK_SUBSCRIPTION_PATH
+from airflow_provider_dailybot.api_types import Kudos, Profile, SampleEnvelope, SentMessage
 from airflow_provider_dailybot.connection import validate_overrides
 from airflow_provider_dailybot.connection_form import UI_FIELD_BEHAVIOUR
 from airflow_provider_dailybot.events import validate_event_names
@@ -86,12 +87,12 @@ class DailyBotHook(DailyBotReads):
 
     # -- API methods ------------------------------------------------------------------------
 
-    def get_me(self) -> dict[str, Any]:
+    def get_me(self) -> Profile:
         """Return the API key owner's profile and organization (``GET /v1/me/``).
 
         :raises DailyBotUnexpectedResponseError: When the 2xx body names no owner or no organization.
         """
-        result: dict[str, Any] = self.request("GET", "me/", expect=shapes.profile)
+        result: Profile = self.request("GET", "me/", expect=shapes.profile)
         return result
 
     def test_connection(self) -> tuple[bool, str]:
@@ -218,7 +219,7 @@ class DailyBotHook(DailyBotReads):
             raise not_found[0]
         raise errors[forms[0]]
 
-    def get_sample_event(self, event: str, *, allow_unknown_events: bool = False) -> dict[str, Any]:
+    def get_sample_event(self, event: str, *, allow_unknown_events: bool = False) -> SampleEnvelope:
         """Return DailyBot's sample delivery envelope for ``event`` (``POST /v1/webhook-subscription/sample/``).
 
         Side-effect free, so it is retried like a GET.
@@ -227,7 +228,7 @@ class DailyBotHook(DailyBotReads):
         :param allow_unknown_events: Let through event names the provider does not know yet.
         """
         (name,) = validate_event_names([event], allow_unknown=allow_unknown_events, argument="event")
-        envelope: dict[str, Any] = self.request(
+        envelope: SampleEnvelope = self.request(
             "POST",
             f"{WEBHOOK_SUBSCRIPTION_PATH}sample/",
             json_body=_api_compat.sample_request(name),
@@ -236,7 +237,7 @@ class DailyBotHook(DailyBotReads):
         )
         return envelope
 
-    def send_message(self, request: MessageRequest | None = None, /, **arguments: Any) -> dict[str, Any]:
+    def send_message(self, request: MessageRequest | None = None, /, **arguments: Any) -> SentMessage:
         """Send a bot message to users, teams and/or channels (``POST /v1/send-message/``).
 
         Takes a :class:`~airflow_provider_dailybot.payloads.MessageRequest`, or its fields as keyword
@@ -252,7 +253,7 @@ class DailyBotHook(DailyBotReads):
         :return: DailyBot's answer, e.g. ``{"bot_message_id": ...}``.
         """
         payload = _request(MessageRequest, request, arguments).to_payload()
-        answer: dict[str, Any] = self.request(
+        answer: SentMessage = self.request(
             "POST", "send-message/", json_body=payload, expect=shapes.action_answer("the message sent", empty_ok=True)
         )
         self.log.info(
@@ -264,7 +265,7 @@ class DailyBotHook(DailyBotReads):
         )
         return answer
 
-    def give_kudos(self, request: KudosRequest | None = None, /, **arguments: Any) -> dict[str, Any]:
+    def give_kudos(self, request: KudosRequest | None = None, /, **arguments: Any) -> Kudos:
         """Give kudos to users (``POST /v1/kudos/``); returns the kudos DailyBot created.
 
         Takes a :class:`~airflow_provider_dailybot.payloads.KudosRequest`, or its fields as keyword
@@ -277,7 +278,7 @@ class DailyBotHook(DailyBotReads):
         :param arguments: The fields of :class:`~airflow_provider_dailybot.payloads.KudosRequest`.
         """
         payload = _request(KudosRequest, request, arguments).to_payload()
-        answer: dict[str, Any] = self.request(
+        answer: Kudos = self.request(
             "POST", "kudos/", json_body=payload, expect=shapes.action_answer("the kudos created", empty_ok=False)
         )
         self.log.info(
