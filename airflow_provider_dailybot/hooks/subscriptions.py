@@ -10,8 +10,8 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from airflow_provider_dailybot import validation
 from airflow_provider_dailybot._api_compat import SUBSCRIPTION_ID_KEYS, SUBSCRIPTION_URL_KEYS, first_value
 from airflow_provider_dailybot.connection import is_loopback_host
 from airflow_provider_dailybot.events import validate_event_names, validate_uuids
@@ -25,18 +25,7 @@ def validate_hook_url(hook_url: object, *, allow_insecure: bool = False) -> str:
     :param hook_url: The URL to check.
     :param allow_insecure: Accept plain ``http`` to any host.
     """
-    if not isinstance(hook_url, str):
-        raise TypeError(f"hook_url must be a string, got {type(hook_url).__name__}")
-    text = hook_url.strip()
-    if any(ch.isspace() or ord(ch) < 32 for ch in text):
-        raise ValueError(f"hook_url must not contain spaces or control characters, got {hook_url!r}")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"hook_url must be an absolute http(s) URL, got {hook_url!r}")
-    try:
-        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
-    except ValueError:
-        raise ValueError(f"hook_url {hook_url!r} has an invalid port") from None
+    parts = validation.http_url(hook_url, "hook_url", credentials=True)
     if parts.username or parts.password:
         raise ValueError("hook_url must not embed credentials; DailyBot authenticates deliveries with the bearer")
     if parts.scheme == "http" and not allow_insecure and not is_loopback_host(parts.hostname):
@@ -44,7 +33,7 @@ def validate_hook_url(hook_url: object, *, allow_insecure: bool = False) -> str:
             f"hook_url {hook_url!r} uses plain http: DailyBot would send the bearer secret unencrypted. "
             "Use https, or pass allow_insecure_hook_url=True for a trusted network."
         )
-    return text
+    return str(hook_url).strip()
 
 
 @dataclass(frozen=True)
