@@ -162,6 +162,7 @@ class DailyBotHook(DailyBotReads):
             immediate_sample_event=immediate_sample_event,
             allow_unknown_events=allow_unknown_events,
             allow_insecure_hook_url=allow_insecure_hook_url,
+            events_argument="events" if subscriptions is None else "subscriptions",
         )
         if request.bearer:
             from airflow.sdk.log import mask_secret

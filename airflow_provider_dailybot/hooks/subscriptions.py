@@ -67,6 +67,7 @@ class SubscriptionRequest:
         immediate_sample_event: object = False,
         allow_unknown_events: bool = False,
         allow_insecure_hook_url: bool = False,
+        events_argument: str = "events",
     ) -> SubscriptionRequest:
         """Validate the arguments of a create; raises before any request.
 
@@ -78,9 +79,10 @@ class SubscriptionRequest:
         :param immediate_sample_event: Ask for a sample delivery.
         :param allow_unknown_events: Let through event names the provider does not know yet.
         :param allow_insecure_hook_url: Accept plain http to a non-loopback host.
+        :param events_argument: The name the caller gave the events under, for messages.
         """
         url = validate_hook_url(hook_url, allow_insecure=allow_insecure_hook_url)
-        names = validate_event_names(events, allow_unknown=allow_unknown_events, argument="events")
+        names = validate_event_names(events, allow_unknown=allow_unknown_events, argument=events_argument)
         objects = validate_uuids(subscribed_objects) if subscribed_objects is not None else []
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError("name must be a non-empty string when given")
