@@ -1,4 +1,4 @@
-"""DailyBot webhook event names and validation shared by the hook, operators and the fake server.
+"""DailyBot webhook event names and validation used by the hook and operators (the fake server keeps its own list).
 
 The eleven dotted names are the wire values confirmed by DailyBot's documentation and by
 working integrations (see ``dailybot-api.md`` §3.6). DailyBot's newer portal also lists

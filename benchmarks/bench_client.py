@@ -30,19 +30,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_dailybot.testing.processes import ManagedProcess, free_port
 from benchmarks.common import (
     CA_BUNDLE_VARIABLES,
+    REPO_ROOT,
     Report,
     Target,
     clean_env,
-    free_port,
-    port_open,
     ratio,
     rotated,
     run_main,
-    running,
     summarize,
-    wait_until,
 )
 
 API_KEY = "bench-api-key-4f1c2d9e7a"
@@ -91,8 +89,9 @@ def fake_dailybot(scheme: str, folder: Path) -> Iterator[tuple[str, Path | None]
         server_pem, ca_pem = make_certificates(folder)
         args += ["--tls-cert", str(server_pem), "--tls-key", str(server_pem)]
     env = clean_env(DAILYBOT_FAKE_API_KEY=API_KEY)
-    with running(args, env, folder / f"fake-{scheme}.log") as process:
-        wait_until("the fake DailyBot server", lambda: process.poll() is None and port_open("127.0.0.1", port), 30)
+    log = folder / f"fake-{scheme}.log"
+    with ManagedProcess(args, log_path=log, env=env, name="fake DailyBot", cwd=REPO_ROOT, ready_port=port) as fake:
+        fake.wait_ready(timeout=30)
         yield f"{scheme}://127.0.0.1:{port}/v1/", ca_pem
 
 

@@ -36,7 +36,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,21 +49,25 @@ from typing import Any
 
 import requests
 
+from airflow_provider_dailybot.testing.airflow_components import AirflowComponent, airflow_environment
+from airflow_provider_dailybot.testing.processes import (
+    LOOPBACK,
+    ManagedProcess,
+    free_port,
+    port_open,
+    run_command,
+    wait_for_http,
+)
 from benchmarks.common import (
+    REPO_ROOT,
     Report,
     Target,
     bench_parser,
     clean_env,
-    free_port,
     mode_of,
     percentile,
-    port_open,
     ratio,
     rotated,
-    run_checked,
-    running,
-    tail,
-    wait_until,
 )
 
 CHANNEL = "bench"
@@ -269,23 +272,18 @@ class ApiServerStack:
         self.database = database
         self.workers = workers
         self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{LOOPBACK}:{self.port}"
         self.secret = secrets.token_urlsafe(32)
         dags = home / "dags"
         dags.mkdir(parents=True, exist_ok=True)
         (dags / "bench_consumers.py").write_text(CONSUMER_DAGS)
-        self.env = clean_env(
-            AIRFLOW_HOME=str(home),
-            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=database.url,
-            AIRFLOW__CORE__DAGS_FOLDER=str(dags),
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-            AIRFLOW__API__HOST="127.0.0.1",
-            AIRFLOW__API__PORT=str(self.port),
-            AIRFLOW__API__BASE_URL=self.base_url,
-            AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
-            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
-            AIRFLOW__CORE__FERNET_KEY="",
+        self.env = airflow_environment(
+            home,
+            self.port,
+            sql_alchemy_conn=database.url,
+            dags_folder=dags,
+            base=clean_env(),
+            extra={"AIRFLOW__CORE__FERNET_KEY": ""},  # the channel's Variable unencrypted, as measured so far
         )
 
     def log(self, name: str) -> Path:
@@ -295,24 +293,20 @@ class ApiServerStack:
     def prepare(self) -> None:
         """Migrate the DB, write the consumer DAGs into it and store the channel's Variable."""
         airflow = str(Path(sys.executable).with_name("airflow"))
-        run_checked([airflow, "db", "migrate"], self.env, self.log("db-migrate"), timeout=300)
+        run_command([airflow, "db", "migrate"], env=self.env, log_path=self.log("db-migrate"), timeout=300,
+                    cwd=REPO_ROOT, name="airflow db migrate")  # fmt: skip
         secret_hash = hashlib.sha256(self.secret.encode()).hexdigest()
-        run_checked([sys.executable, "-c", DECLARE, CHANNEL, secret_hash], self.env, self.log("declare"), timeout=120)
+        run_command([sys.executable, "-c", DECLARE, CHANNEL, secret_hash], env=self.env, log_path=self.log("declare"),
+                    timeout=120, cwd=REPO_ROOT, name="declaring the DAGs and the channel")  # fmt: skip
 
     @contextlib.contextmanager
-    def serving(self) -> Iterator[subprocess.Popen[bytes]]:
+    def serving(self) -> Iterator[ManagedProcess]:
         """Run the api-server for the duration of the ``with`` block; yield its process."""
-        airflow = str(Path(sys.executable).with_name("airflow"))
-        args = [airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
-        with running(args, self.env, self.log("api-server")) as process:
-
-            def ready() -> bool:
-                if process.poll() is not None:
-                    raise RuntimeError(f"the api-server exited:\n{tail(self.log('api-server'))}")
-                return requests.get(f"{self.base_url}/dailybot/health", timeout=5).json() == {"status": "ok"}
-
-            wait_until("the api-server and the mounted receiver", ready, timeout=180, interval=0.5)
-            yield process
+        with AirflowComponent("api-server", env=self.env, log_path=self.log("api-server"), port=self.port,
+                              workers=self.workers, cwd=REPO_ROOT) as server:  # fmt: skip
+            wait_for_http(f"{self.base_url}/dailybot/health", timeout=180, process=server, interval=0.5,
+                          accept=lambda body: json.loads(body) == {"status": "ok"})  # fmt: skip
+            yield server
 
     def token(self) -> str:
         """Return a JWT of the simple auth manager (all users are admins in this stack)."""

@@ -1,7 +1,7 @@
-"""Helpers shared by the benchmarks: machine description, statistics, tables, JSON results, processes.
+"""Helpers shared by the benchmarks: machine description, statistics, tables, JSON results, environment.
 
 Nothing here imports Airflow, so a benchmark decides itself when (and with which environment) Airflow
-is first imported.
+is first imported. Processes are started and stopped with :mod:`airflow_provider_dailybot.testing.processes`.
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ import json
 import math
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+from airflow_provider_dailybot.testing.airflow_components import clean_environment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -46,8 +45,7 @@ VERSIONED_PACKAGES = (
     "trustme",
 )
 
-#: Environment variables that would leak the developer's Airflow or TLS set-up into a benchmark.
-_SCRUBBED_PREFIXES = ("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "PYTEST_")
+# Dropped from a benchmark's child processes, with the developer's Airflow set-up (clean_env).
 # requests lets these override a Session's ``verify`` (psf/requests#3829); see bench_client.
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
@@ -328,100 +326,14 @@ def run_main(doc: str, run: Callable[[str, Path], Any], argv: list[str] | None =
     return 0
 
 
-# -- processes and waiting -----------------------------------------------------------------------
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Return True when something accepts TCP connections on ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(what: str, check: Callable[[], T], timeout: float, interval: float = 0.2) -> T:
-    """Call ``check`` until it returns a truthy value (exceptions count as "not yet"); bounded by ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while True:
-        try:
-            value = check()
-        except Exception as err:  # not ready yet: connection refused, table missing, ...
-            value, last_error = None, err  # type: ignore[assignment]
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error!r})")
-        time.sleep(interval)
-
-
+# -- processes ----------------------------------------------------------------------------------
 def clean_env(**overrides: str) -> dict[str, str]:
-    """Return this process's environment without Airflow, pytest and CA-bundle settings, plus ``overrides``."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_SCRUBBED_PREFIXES) and key not in CA_BUNDLE_VARIABLES
-    }
+    """Return this process's environment for a child: no Airflow, pytest, DailyBot or CA-bundle settings.
+
+    The repository is put first on ``PYTHONPATH`` and this virtualenv first on ``PATH``; then ``overrides``.
+    """
+    env = clean_environment(drop=CA_BUNDLE_VARIABLES)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     env.update(overrides)
     return env
-
-
-def start_process(args: Sequence[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start ``args`` in its own process group, output to ``log_path``."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:
-        return subprocess.Popen(
-            list(args), env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=REPO_ROOT,
-        )  # fmt: skip
-
-
-def stop_process(process: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    """Stop a process started by :func:`start_process` (its whole group): TERM, then KILL."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-
-
-@contextlib.contextmanager
-def running(args: Sequence[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``args`` for the duration of the ``with`` block (see :func:`start_process`)."""
-    process = start_process(args, env, log_path)
-    try:
-        yield process
-    finally:
-        stop_process(process)
-
-
-def run_checked(args: Sequence[str], env: dict[str, str], log_path: Path, timeout: float) -> None:
-    """Run ``args`` to completion (output appended to ``log_path``); raise with the log tail on failure."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:
-        done = subprocess.run(
-            list(args), env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            timeout=timeout, check=False, cwd=REPO_ROOT,
-        )  # fmt: skip
-    if done.returncode != 0:
-        shown = " ".join(a if len(a) < 80 else a[:40] + "…" for a in args[:4])
-        raise RuntimeError(f"{shown} failed ({done.returncode}):\n{tail(log_path)}")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    """Return the last ``lines`` lines of a log file ("" when missing)."""
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

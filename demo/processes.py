@@ -1,6 +1,7 @@
 """Start, watch and stop a local Airflow and the fake DailyBot as real processes, on 127.0.0.1 only.
 
-Shared by the demo (:mod:`demo.run_demo`) and the tests that need real processes (the browser test).
+Shared by the demo (:mod:`demo.run_demo`) and the tests that need a whole Airflow (the browser test, the
+soak), on top of the provider's process helpers (:mod:`airflow_provider_dailybot.testing.processes`).
 
 * Every child runs in its own session (so its whole process group is signalled at once) and carries
   a per-run marker in its environment, :data:`MARKER_ENV`. The marker finds every process the run
@@ -24,63 +25,29 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
-#: The only interface anything listens on.
-LOOPBACK = "127.0.0.1"
+from airflow_provider_dailybot.testing.airflow_components import airflow_command, airflow_environment
+from airflow_provider_dailybot.testing.processes import (
+    LOOPBACK,
+    ManagedProcess,
+    ProcessFailure,
+    ProcessGroup,
+    free_port,
+    wait_for,
+)
+
 #: Environment variable carrying the per-run marker of every child process.
 MARKER_ENV = "DAILYBOT_DEMO_PROCESS_MARKER"
-#: Environment variables of the caller that never reach the children: Airflow configuration and
-#: connections of the developer's shell, pytest's, and DailyBot keys (passed explicitly when needed).
-SCRUBBED_PREFIXES = ("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "PYTEST_", "DAILYBOT_")
-SCRUBBED_NAMES = ("AIRFLOW_HOME", "AIRFLOW_CONFIG")
 #: The user the demo logs in as (SimpleAuthManager).
 ADMIN_USER = "admin"
-
-T = TypeVar("T")
-
-
-class ProcessFailure(RuntimeError):
-    """A child process exited early or a command failed; the message ends with its log tail."""
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """Return a TCP port that is free on ``host`` right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T:
-    """Call ``check`` until it returns a truthy value and return it; raise ``TimeoutError`` after ``timeout`` s.
-
-    Exceptions from ``check`` mean "not ready yet", except :class:`ProcessFailure`, which is raised
-    at once (a process that died will not become ready).
-    """
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while True:
-        try:
-            value = check()
-        except ProcessFailure:
-            raise
-        except Exception as exc:  # not ready yet: connection refused, 404, ...
-            value, last_error = None, exc
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            detail = f" (last error: {type(last_error).__name__}: {last_error})" if last_error else ""
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
-        time.sleep(interval)
 
 
 @dataclass(frozen=True)
@@ -101,69 +68,23 @@ class Listener:
         return f"{self.address}:{self.port} ({self.process}, pid {self.pid})"
 
 
-class ProcessSet:
-    """Child processes of one run: each in its own session, logging to ``log_dir/<name>.log``.
+class ProcessSet(ProcessGroup):
+    """Child processes of one run (see :class:`ProcessGroup`), each carrying the run's marker.
 
     :param log_dir: Folder of the log files (created).
     :param env: The environment of every child; the run's marker is added to it.
     """
 
     def __init__(self, log_dir: Path, env: Mapping[str, str]) -> None:
-        self.log_dir = log_dir
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         self.marker = uuid.uuid4().hex
-        self.env = {**env, MARKER_ENV: self.marker}
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        super().__init__(log_dir, {**env, MARKER_ENV: self.marker})
         self._sessions: set[int] = set()
 
-    def log_path(self, name: str) -> Path:
-        """Return the log file of the process or command ``name``."""
-        return self.log_dir / f"{name}.log"
-
-    def start(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start ``argv`` in a new session, output to its log file, and remember it as ``name``."""
-        with self.log_path(name).open("ab") as out:
-            process = subprocess.Popen(
-                argv,
-                env={**self.env, **(env or {})},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes[name] = process
+    def spawn(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> ManagedProcess:
+        """Start ``argv`` (see :meth:`ProcessGroup.spawn`) and remember its session."""
+        process = super().spawn(name, argv, env)
         self._sessions.add(process.pid)  # the child leads a new session: its sid is its pid
         return process
-
-    def run(self, name: str, argv: list[str], *, timeout: float, env: Mapping[str, str] | None = None) -> str:
-        """Run ``argv`` to completion (in a new session, killed on timeout) and return its output.
-
-        :raises ProcessFailure: When it exits non-zero or times out.
-        """
-        process = self.start(name, argv, env)
-        try:
-            returncode = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._kill_group(process, signal.SIGKILL)
-            process.wait(timeout=10)
-            raise ProcessFailure(f"{name} did not finish within {timeout:.0f} s:\n{self.tail(name)}") from None
-        finally:
-            del self.processes[name]
-        if returncode != 0:
-            raise ProcessFailure(f"{name} failed with exit status {returncode}:\n{self.tail(name)}")
-        return self.log_path(name).read_text(errors="replace")
-
-    def check_running(self) -> None:
-        """Raise :class:`ProcessFailure` if a started process has exited."""
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise ProcessFailure(f"{name} exited with status {process.returncode}:\n{self.tail(name)}")
-
-    def tail(self, name: str, lines: int = 40) -> str:
-        """Return the last ``lines`` lines of a log file."""
-        path = self.log_path(name)
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
 
     # ------------------------------------------------------------------ what runs, what listens
 
@@ -213,39 +134,22 @@ class ProcessSet:
 
     # ------------------------------------------------------------------ stopping
 
-    def stop(self, grace: float = 20.0) -> list[int]:
+    def stop(self, timeout: float = 20.0) -> list[int]:
         """End every process of the run and return the pids still running afterwards (``[]`` on success).
 
-        SIGTERM to each started process group, up to ``grace`` seconds to exit, then SIGKILL to the
-        groups; finally SIGKILL, by pid, to any process still carrying the marker (a task process
-        that had left its parent's group).
+        :meth:`ProcessGroup.stop` (SIGTERM to each started process group, up to ``timeout`` seconds
+        to exit, then SIGKILL to the groups); then SIGKILL, by pid, to any process still carrying the
+        marker (a task process that had left its parent's group).
         """
-        for process in self.processes.values():
-            if process.poll() is None:
-                self._kill_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self._kill_group(process, signal.SIGKILL)
-                process.wait(timeout=10)
-        for process in self.processes.values():  # the leaders are gone; their groups may not be
-            self._kill_group(process, signal.SIGKILL)
+        super().stop(timeout)
         for pid in self.marked_pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        self.processes.clear()
         try:
             wait_for("the run's processes to exit", lambda: not self.marked_pids(), timeout=10, interval=0.2)
         except TimeoutError:
             return self.marked_pids()
         return []
-
-    @staticmethod
-    def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)  # the child is its group's leader (start_new_session)
 
 
 def _short_command(command: str) -> str:
@@ -289,17 +193,6 @@ def _decode_address(hex_address: str, width: int) -> str:
 # ---------------------------------------------------------------------- Airflow
 
 
-def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without Airflow configuration, connections or DailyBot keys, plus ``extra``."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(SCRUBBED_PREFIXES) and key not in SCRUBBED_NAMES
-    }
-    env.update(extra or {})
-    return env
-
-
 class AirflowStack:
     """Airflow components of one throw-away ``AIRFLOW_HOME``, started as processes on 127.0.0.1.
 
@@ -325,16 +218,14 @@ class AirflowStack:
         sql_alchemy_conn: str | None = None,
         api_workers: int = 1,
     ) -> None:
-        from cryptography.fernet import Fernet
-
         self.home = home
         self.home.mkdir(parents=True, exist_ok=True)
         self.dags_folder = home / "dags"
         self.dags_folder.mkdir(exist_ok=True)
         for path in dag_files:
             shutil.copy(path, self.dags_folder / path.name)
-        self.bin_dir = Path(python).parent
-        self.airflow = str(self.bin_dir / "airflow")
+        self.python = python
+        self.airflow = str(Path(python).with_name("airflow"))
         self.port = free_port()
         self.base_url = f"http://{LOOPBACK}:{self.port}"
         self.api_workers = api_workers
@@ -345,28 +236,22 @@ class AirflowStack:
             with os.fdopen(fd, "w") as file:
                 json.dump({ADMIN_USER: self._admin_password}, file)
         settings = {
-            "AIRFLOW_HOME": str(home),
-            "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn or f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": str(all_admins),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
-            "AIRFLOW__API__HOST": LOOPBACK,
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__BASE_URL": self.base_url,
             "AIRFLOW__API__WORKERS": str(api_workers),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         }
-        self.processes = ProcessSet(home / "process-logs", clean_environment({**settings, **(env or {})}))
+        environment = airflow_environment(
+            home,
+            self.port,
+            sql_alchemy_conn=sql_alchemy_conn,
+            dags_folder=self.dags_folder,
+            all_admins=all_admins,
+            python=python,
+            extra={**settings, **(env or {})},
+        )
+        self.processes = ProcessSet(home / "process-logs", environment)
 
     def migrate(self, timeout: float = 180) -> None:
         """Create the metadata DB (``airflow db migrate``)."""
@@ -374,33 +259,19 @@ class AirflowStack:
 
     def start(self, *components: str) -> None:
         """Start components, among ``api-server``, ``scheduler``, ``dag-processor`` and ``triggerer``."""
-        commands = {
-            "api-server": [
-                "api-server",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.api_workers),
-            ],
-            "scheduler": ["scheduler", "--skip-serve-logs"],
-            "dag-processor": ["dag-processor"],
-            "triggerer": ["triggerer", "--skip-serve-logs"],
-        }
         for component in components:
-            self.processes.start(component, [self.airflow, *commands[component]])
+            argv = airflow_command(component, port=self.port, workers=self.api_workers, python=self.python)
+            self.processes.start(component, argv)
 
     def wait_ready(self, timeout: float = 90) -> None:
         """Wait until the api-server answers and the DailyBot receiver is mounted on it."""
 
         def ready() -> bool:
-            self.processes.check_running()
             health = requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=3)
             receiver = requests.get(f"{self.base_url}/dailybot/health", timeout=3)
             return health.status_code == 200 and receiver.json() == {"status": "ok"}
 
-        wait_for("the api-server and the DailyBot receiver", ready, timeout)
+        wait_for("the api-server and the DailyBot receiver", ready, timeout, process=self.processes)
 
     def token(self) -> str:
         """Return a JWT of the ``admin`` user (``POST /auth/token``) for the REST API."""
@@ -445,16 +316,15 @@ class FakeDailyBotProcess:
     def start(self, timeout: float = 30) -> FakeDailyBotProcess:
         """Start the server on a free port and wait until it answers; return ``self``."""
         argv = [self.python, "-m", "airflow_provider_dailybot.testing", "--host", LOOPBACK, "--port", "0"]
-        self.processes.start(self.NAME, argv, env={"DAILYBOT_FAKE_API_KEY": self.api_key})
+        process = self.processes.start(self.NAME, argv, env={"DAILYBOT_FAKE_API_KEY": self.api_key})
 
         def listening() -> str | None:
-            self.processes.check_running()
             match = re.search(r"listening on (\S+) \(base URL (\S+)\)", self.processes.tail(self.NAME, 5))
             if match:
                 self.url, self.base_url = match.group(1).rstrip("/"), match.group(2)
             return match and self.base_url
 
-        wait_for("the fake DailyBot server", listening, timeout, interval=0.1)
+        wait_for("the fake DailyBot server", listening, timeout, interval=0.1, process=process)
         return self
 
     def control(self, method: str, action: str, payload: dict[str, Any] | None = None) -> Any:

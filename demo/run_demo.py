@@ -45,12 +45,8 @@ import requests
 if __package__ in (None, ""):  # run as a script: python demo/run_demo.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.processes import (
-    AirflowStack,
-    FakeDailyBotProcess,
-    ProcessFailure,
-    wait_for,
-)
+from airflow_provider_dailybot.testing.processes import ProcessFailure, wait_for
+from demo.processes import AirflowStack, FakeDailyBotProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_DIR = REPO_ROOT / "dags_examples"

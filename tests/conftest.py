@@ -9,11 +9,12 @@ metadata DB (created lazily by the ``airflow_db`` fixture), no example DAGs, and
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from airflow_provider_dailybot.testing.processes import port_open
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _HOME = tempfile.mkdtemp(prefix="dailybot-airflow-home-")
@@ -34,11 +35,7 @@ for _name in list(os.environ):
 
 def service_available(host: str, port: int, timeout: float = 1.0) -> bool:
     """Return True when a TCP service answers on ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return port_open(host, port, timeout)
 
 
 def require_service(name: str, host: str, port: int) -> None:

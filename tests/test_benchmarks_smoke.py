@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from airflow_provider_dailybot.testing.processes import ManagedProcess, ProcessFailure
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -46,17 +46,21 @@ def test_table_rendering_aligns_numbers_right() -> None:
 def test_every_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    processes = {}
-    for name, args in BENCHMARKS.items():
-        log = (tmp_path / f"{name}.log").open("wb")
-        processes[name] = subprocess.Popen(
-            [sys.executable, "-m", *args, "--smoke", "--out", str(tmp_path)],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    processes = {
+        name: ManagedProcess([sys.executable, "-m", *args, "--smoke", "--out", str(tmp_path)], name=name,
+                             log_path=tmp_path / f"{name}.log", env=env, cwd=REPO_ROOT).start()
+        for name, args in BENCHMARKS.items()
+    }  # fmt: skip
     failed = {}
-    for name, process in processes.items():
-        if process.wait(timeout=200) != 0:
-            failed[name] = (tmp_path / f"{name}.log").read_text(errors="replace")[-3000:]
+    try:
+        for name, process in processes.items():
+            try:
+                process.run(timeout=200)
+            except ProcessFailure as failure:
+                failed[name] = str(failure)
+    finally:
+        for process in processes.values():
+            process.stop(timeout=5)
     assert not failed, failed
 
     results = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in BENCHMARKS}

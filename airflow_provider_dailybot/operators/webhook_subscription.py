@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
+    from airflow_provider_dailybot.webhooks.bindings import Delivery
     from airflow_provider_dailybot.webhooks.channels import ChannelState
 
 DEFAULT_CONN_ID = "dailybot_default"
@@ -325,6 +326,7 @@ class DailyBotDeleteWebhookSubscriptionOperator(_DailyBotOperator):
         deleted = self.hook.delete_webhook_subscription(hook_id, hook_url=hook_url, missing_ok=self.missing_ok)
         if channel is not None:
             state = self._load_state(channel)
+            state.mark_deleted(hook_id)
             removed = state.remove_subscription(hook_id)
             if removed is not None and not any(s.secret_sha256 == removed.secret_sha256 for s in state.subscriptions):
                 state.remove_secret(secret_sha256=removed.secret_sha256)
@@ -341,7 +343,12 @@ class DailyBotPromoteWebhookSubscriptionOperator(_DailyBotOperator):
       fine) and forgotten;
     * so is every *unrecorded* subscription that delivered to the channel within ``orphan_lookback``
       (found through the channel asset's events): a subscription DailyBot created although the create
-      call failed (a lost answer) identifies itself with its first delivery, the immediate sample;
+      call failed (a lost answer) identifies itself with its first delivery, the immediate sample. A
+      hook id counts only when it was delivered with a secret of this channel that no recorded
+      subscription sends and that was seen with no other hook id
+      (:func:`~airflow_provider_dailybot.webhooks.bindings.unrecorded_subscriptions`); a hook id named
+      with another subscription's secret is never deleted, an ambiguous one is logged and kept;
+    * hook ids already deleted (``deleted_hook_ids`` of the channel state) are not sent again;
     * every secret hash not used by the kept subscription is retired, which also silences an
       unrecorded subscription that never delivered (DailyBot has no API to list subscriptions).
 
@@ -379,16 +386,18 @@ class DailyBotPromoteWebhookSubscriptionOperator(_DailyBotOperator):
         self.orphan_lookback = orphan_lookback
         self.max_events = max_events
 
-    def _delivering_hook_ids(self, context: Context) -> set[str]:
-        """Hook ids that delivered to the channel within ``orphan_lookback``."""
-        from airflow_provider_dailybot.sensors.webhook_delivery import delivered_by, recent_asset_events
+    def _recent_deliveries(self, context: Context) -> list[Delivery]:
+        """The deliveries (hook id and secret reference) recorded on the channel within ``orphan_lookback``."""
+        from airflow_provider_dailybot.sensors.webhook_delivery import recent_asset_events
+        from airflow_provider_dailybot.webhooks.bindings import event_deliveries
 
         since = datetime.now(tz=timezone.utc) - self.orphan_lookback
         events = recent_asset_events(context, self.asset, since=since, limit=self.max_events)
-        return {hook_id for event in events for hook_id in delivered_by(dict(event.extra or {}))}
+        return [d for event in events for d in event_deliveries(dict(event.extra or {}))]
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_dailybot.exceptions import DailyBotError
+        from airflow_provider_dailybot.webhooks.bindings import ChannelBindings, unrecorded_subscriptions
 
         keep_id = subscription_field(self.subscription, "hook_id")
         if not isinstance(keep_id, str) or not keep_id:
@@ -401,8 +410,20 @@ class DailyBotPromoteWebhookSubscriptionOperator(_DailyBotOperator):
                 f"Subscription {keep_id} is not recorded for channel {self.channel!r}; refusing to delete others"
             )
         recorded = {s.hook_id: s.hook_url for s in state.subscriptions if s.hook_id != keep_id}
-        orphans = self._delivering_hook_ids(context) - set(recorded) - {keep_id}
-        targets = {**recorded, **dict.fromkeys(sorted(orphans))}
+        orphans, ambiguous = unrecorded_subscriptions(
+            self._recent_deliveries(context),
+            ChannelBindings(state),
+            exclude={keep_id, *recorded, *state.deleted_hook_ids},
+        )
+        if ambiguous:
+            self.log.warning(
+                "Channel %s: not deleting %d hook id(s) delivered with a secret that was also seen with other hook "
+                "ids (someone holding it named them; their secrets are retired all the same): %s",
+                self.channel,
+                len(ambiguous),
+                ", ".join(h[:64] for h in ambiguous[:20]),
+            )
+        targets = {**recorded, **dict.fromkeys(orphans)}
         deleted: list[str] = []
         already_gone: list[str] = []
         failures: list[str] = []
@@ -413,6 +434,7 @@ class DailyBotPromoteWebhookSubscriptionOperator(_DailyBotOperator):
                 failures.append(f"{hook_id}: {err}")
                 continue
             state.remove_subscription(hook_id)
+            state.mark_deleted(hook_id)
             (deleted if existed else already_gone).append(hook_id)
         in_use = {s.secret_sha256 for s in state.subscriptions}
         retired = [h for h in list(state.secret_sha256) if h not in in_use]

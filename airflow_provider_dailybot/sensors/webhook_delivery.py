@@ -33,13 +33,17 @@ def _parse_since(value: object) -> datetime | None:
 def delivered_by(extra: dict[str, Any]) -> list[str]:
     """Return the hook ids that delivered a recorded event (the receiver merges duplicates into one event).
 
+    A hook id the receiver flagged as disagreeing with its secret (``hook_id_mismatch``) is left out. This
+    list is informational: whether a delivery proves anything is decided with the channel's bindings
+    (:class:`~airflow_provider_dailybot.webhooks.bindings.ChannelBindings`).
+
     :param extra: The asset event's ``extra`` as written by the receiver.
     """
-    hook_ids = [h for h in (extra.get("delivered_by") or []) if isinstance(h, str)]
-    first = (extra.get("hook") or {}).get("id")
-    if isinstance(first, str) and first not in hook_ids:
-        hook_ids.insert(0, first)
-    return hook_ids
+    from airflow_provider_dailybot.webhooks.bindings import DELIVERED_BY_KEY, DELIVERIES_KEY, event_deliveries
+
+    if DELIVERIES_KEY in extra:
+        return [h for h in (extra.get(DELIVERED_BY_KEY) or []) if isinstance(h, str)]
+    return [d.hook_id for d in event_deliveries(extra)]  # an event of a 0.1 receiver
 
 
 def recent_asset_events(context: Context, asset: Any, *, since: datetime | None, limit: int) -> list[Any]:
@@ -72,9 +76,14 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
     reads the channel asset's events through the task's ``inlet_events`` (the asset is added to
     ``inlets``), looks only at events recorded since the subscription's creation (minus
     ``clock_skew``), at most ``max_events`` of them per poke, and succeeds when one was delivered by
-    ``hook_id`` (also when the receiver merged it as a duplicate of another subscription's delivery:
-    such an event can be older than ``since`` by up to the receiver's dedupe window, which the sensor
-    therefore adds to its look-back).
+    ``hook_id`` **with that subscription's own secret** (also when the receiver merged it as a
+    duplicate of another subscription's delivery: such an event can be older than ``since`` by up to
+    the receiver's dedupe window, which the sensor therefore adds to its look-back).
+
+    The subscription must be recorded in the channel state (the create operator records it): its
+    record binds its secret to its hook id. A delivery that names ``hook_id`` but was authenticated
+    with another secret of the channel (anyone who saw a delivery holds one) never satisfies the
+    sensor, nor does an event recorded by a 0.1 receiver (which kept no secret reference).
     The matching delivery (event, timestamp, hook, delivery id; not the body) is returned to XCom.
 
     It defaults to ``mode="reschedule"``: no worker slot is held between pokes. It does not defer,
@@ -154,12 +163,28 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
         floor = since - timedelta(seconds=lookback) if since is not None else None
         return recent_asset_events(context, self.asset, since=floor, limit=self.max_events)
 
+    def _bindings(self, hook_id: str) -> Any:
+        from airflow_provider_dailybot.webhooks.bindings import ChannelBindings
+        from airflow_provider_dailybot.webhooks.channels import TaskChannelStore
+
+        bindings = ChannelBindings(TaskChannelStore().load(self.channel))
+        if bindings.ref_of(hook_id) is None:
+            raise ValueError(
+                f"Subscription {hook_id} is not recorded for channel {self.channel!r}: only a subscription whose "
+                "record binds its secret to its hook id (DailyBotCreateWebhookSubscriptionOperator records it) can "
+                "be verified, since any holder of a channel secret can post a delivery naming any hook id"
+            )
+        return bindings
+
     def poke(self, context: Context) -> bool | PokeReturnValue:
+        from airflow_provider_dailybot.webhooks.bindings import event_deliveries
+
         hook_id, since, _ = self._target()
+        bindings = self._bindings(hook_id)
         events = self._recent_events(context, since)
         for event in events:
             extra = dict(event.extra or {})
-            if hook_id in delivered_by(extra):
+            if any(bindings.verifies(d, hook_id) for d in event_deliveries(extra)):
                 delivery = {
                     "hook_id": hook_id,
                     "channel": self.channel,

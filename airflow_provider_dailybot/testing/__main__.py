@@ -18,7 +18,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from airflow_provider_dailybot.testing.server import CREATE_ID_KEYS, DELETE_FORMS, FakeDailyBotServer
+from airflow_provider_dailybot.testing.contract import CREATE_ID_KEYS, DELETE_FORMS
+from airflow_provider_dailybot.testing.server import FakeDailyBotServer
 
 API_KEY_ENV = "DAILYBOT_FAKE_API_KEY"
 

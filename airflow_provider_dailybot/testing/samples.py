@@ -13,7 +13,7 @@ import copy
 import time
 from typing import Any
 
-from airflow_provider_dailybot.events import validate_event_names
+from airflow_provider_dailybot.testing.contract import check_event
 
 _PLACEHOLDER = "12345678-1234-1234-1234-123456789012"
 _Q1 = "11111111-1111-1111-1111-111111111111"
@@ -174,11 +174,10 @@ _BODIES: dict[str, dict[str, Any]] = {
 def sample_body(event: str) -> dict[str, Any]:
     """Return a fresh (deep-copied) sample ``body`` for a DailyBot webhook event.
 
-    :param event: One of :data:`airflow_provider_dailybot.events.KNOWN_EVENTS`.
+    :param event: One of the fake's event names, :data:`.contract.EVENTS`.
     :raises ValueError: When ``event`` is not a known event name.
     """
-    (name,) = validate_event_names([event], argument="event")
-    return copy.deepcopy(_BODIES[name])
+    return copy.deepcopy(_BODIES[check_event(event)])
 
 
 def make_envelope(

@@ -2,6 +2,7 @@
 
 * :mod:`.assets`: channel names and :func:`~.assets.dailybot_webhook_asset`, the asset DAGs schedule on.
 * :mod:`.channels`: the per-channel Variable with accepted secret hashes and subscriptions.
+* :mod:`.bindings`: which hook id a recorded delivery may speak for (secret → hook id bindings).
 * :mod:`.config`: receiver options and :func:`~.config.channel_hook_url`, the URL DailyBot posts to.
 * :mod:`.receiver`: the FastAPI app; :mod:`.plugin`: the Airflow plugin that mounts it.
 

@@ -15,8 +15,17 @@ value is this JSON document (version 1)::
           "created_at": "2026-01-31T12:00:00+00:00",
           "secret_sha256": "<hash of the secret this subscription sends>"
         }
-      ]
+      ],
+      "deleted_hook_ids": ["<hook id this channel deleted at DailyBot (or found gone)>", "..."]
     }
+
+``deleted_hook_ids`` (optional, newest last, at most :data:`MAX_DELETED_HOOK_IDS`) lets the promote
+operator skip hook ids it already deleted instead of sending DailyBot a DELETE for each of them again.
+A provider that does not know the field ignores it (the document stays version 1).
+
+A subscription record *binds* its secret to its hook id: a delivery authenticated with that secret
+but naming another hook id is a forgery or a mistake, never evidence about that other subscription
+(see :mod:`.bindings`).
 
 Only SHA-256 hashes of secrets are stored: a secret is generated (:func:`generate_secret`), sent to
 DailyBot once when the subscription is created and never written anywhere by this provider. A
@@ -49,6 +58,11 @@ if TYPE_CHECKING:
 VARIABLE_KEY_PREFIX = "dailybot_webhook_channel__"
 #: Version of the JSON document written by this module.
 STATE_VERSION = 1
+
+#: Most hook ids kept in ``deleted_hook_ids`` (the oldest are dropped first).
+MAX_DELETED_HOOK_IDS = 500
+#: Longest hook id kept in ``deleted_hook_ids``; DailyBot's hook ids are UUIDs.
+MAX_HOOK_ID_LENGTH = 256
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Compared against when a channel has no state, so an unknown channel costs the same as a wrong secret.
@@ -152,18 +166,23 @@ class ChannelState:
     :param channel: The channel name.
     :param secret_sha256: Hashes of every accepted ``X-BEARER`` secret.
     :param subscriptions: The subscriptions created for the channel.
+    :param deleted_hook_ids: Hook ids this channel deleted at DailyBot (or found already gone), newest last.
     :param version: Version of the stored JSON document.
     """
 
     channel: str
     secret_sha256: list[str] = field(default_factory=list)
     subscriptions: list[ChannelSubscription] = field(default_factory=list)
+    deleted_hook_ids: list[str] = field(default_factory=list)
     version: int = STATE_VERSION
 
     def __post_init__(self) -> None:
         validate_channel_name(self.channel)
         for value in self.secret_sha256:
             _checked_hash(value, "secret_sha256 items")
+        if not all(isinstance(h, str) and 0 < len(h) <= MAX_HOOK_ID_LENGTH for h in self.deleted_hook_ids):
+            raise ValueError(f"deleted_hook_ids must hold hook ids of 1 to {MAX_HOOK_ID_LENGTH} characters")
+        del self.deleted_hook_ids[:-MAX_DELETED_HOOK_IDS]
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +192,7 @@ class ChannelState:
             "channel": self.channel,
             "secret_sha256": list(self.secret_sha256),
             "subscriptions": [s.to_dict() for s in self.subscriptions],
+            "deleted_hook_ids": list(self.deleted_hook_ids),
         }
 
     def to_json(self) -> str:
@@ -205,12 +225,14 @@ class ChannelState:
             raise ValueError(f"the state stored for channel {channel!r} names channel {stored_channel!r}")
         hashes = value.get("secret_sha256", [])
         subscriptions = value.get("subscriptions", [])
-        if not isinstance(hashes, list) or not isinstance(subscriptions, list):
-            raise ValueError("secret_sha256 and subscriptions must be JSON arrays")
+        deleted = value.get("deleted_hook_ids", [])
+        if not isinstance(hashes, list) or not isinstance(subscriptions, list) or not isinstance(deleted, list):
+            raise ValueError("secret_sha256, subscriptions and deleted_hook_ids must be JSON arrays")
         return cls(
             channel=channel,
             secret_sha256=list(hashes),
             subscriptions=[ChannelSubscription.from_dict(s) for s in subscriptions],
+            deleted_hook_ids=list(deleted),
             version=STATE_VERSION,
         )
 
@@ -223,11 +245,21 @@ class ChannelState:
 
         :param bearer: The presented secret (the ``X-BEARER`` header); None or empty never matches.
         """
+        return self.matching_secret(bearer) is not None
+
+    def matching_secret(self, bearer: str | None) -> str | None:
+        """Return the accepted hash that ``bearer`` matches, or None; compared like :meth:`accepts`.
+
+        The SHA-256 of ``bearer`` is compared in constant time with every accepted hash (no early exit).
+
+        :param bearer: The presented secret; None or empty never matches.
+        """
         presented = hash_secret(bearer or "")
-        matched = False
+        matched: str | None = None
         for stored in self.secret_sha256 or [_NO_MATCH]:
-            matched |= hmac.compare_digest(presented, stored)
-        return matched and bool(bearer)
+            if hmac.compare_digest(presented, stored):
+                matched = stored
+        return matched if bearer else None
 
     def add_secret(self, secret: str) -> str:
         """Accept ``secret`` on this channel and return its hash (adding it twice is a no-op).
@@ -294,6 +326,26 @@ class ChannelState:
         if found is not None:
             self.subscriptions.remove(found)
         return found
+
+    def subscriptions_with_secret(self, secret_sha256: str) -> list[ChannelSubscription]:
+        """Return the recorded subscriptions that send the secret whose hash is ``secret_sha256``.
+
+        :param secret_sha256: Lower-case hex SHA-256 of a secret.
+        """
+        return [s for s in self.subscriptions if s.secret_sha256 == secret_sha256]
+
+    # -- deleted hook ids ---------------------------------------------------------------------
+    def mark_deleted(self, hook_id: str) -> None:
+        """Remember that ``hook_id`` was deleted at DailyBot (or found gone); keeps the newest 500.
+
+        :param hook_id: The DailyBot hook id.
+        """
+        if not isinstance(hook_id, str) or not 0 < len(hook_id) <= MAX_HOOK_ID_LENGTH:
+            return  # not a hook id this provider would ever be asked to delete again
+        if hook_id in self.deleted_hook_ids:
+            self.deleted_hook_ids.remove(hook_id)
+        self.deleted_hook_ids.append(hook_id)
+        del self.deleted_hook_ids[:-MAX_DELETED_HOOK_IDS]
 
 
 class ChannelStore(Protocol):

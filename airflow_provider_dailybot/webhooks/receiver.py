@@ -14,8 +14,14 @@ Routes (relative to the mount point):
 Answers: 401 for a missing or wrong bearer and for unknown or malformed channel names (the same
 answer, so channels cannot be probed); 413 for a body over ``[dailybot] receiver_max_body_bytes``
 (by ``Content-Length`` or while streaming); 400 for malformed JSON or a JSON value that is not a
-DailyBot envelope; 404 when no DAG declares the channel's asset. Nothing is recorded in any of these
-cases.
+DailyBot envelope (including text holding a NUL character) and for a client that disconnected before
+sending the whole body; 404 when no DAG declares the channel's asset, and for every other path (no
+trailing-slash redirect: ``redirect_slashes`` is off). Nothing is recorded in any of these cases.
+
+Hook ids: the secret that authenticated a delivery is recorded as a non-reversible reference
+(``extra["secret_ref"]`` and ``extra["deliveries"]``, see :mod:`.bindings`). When the channel has a
+subscription bound to that secret with another hook id, the delivery is recorded but flagged
+(``extra["hook_id_mismatch"]``), left out of ``delivered_by`` and logged as a warning.
 
 Duplicates: a delivery with the same event, event timestamp and body as one recorded on the same
 channel within ``[dailybot] receiver_dedupe_window_seconds`` (for instance the same event sent by
@@ -46,9 +52,24 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from airflow_provider_dailybot.webhooks.assets import is_valid_channel_name, webhook_asset_name, webhook_asset_uri
-from airflow_provider_dailybot.webhooks.channels import ChannelState, MetadataChannelStore, variable_key
+from airflow_provider_dailybot.webhooks.bindings import (
+    DELIVERED_BY_KEY,
+    DELIVERIES_KEY,
+    MISMATCH_KEY,
+    SECRET_REF_KEY,
+    Delivery,
+    merge_delivery,
+    secret_ref,
+)
+from airflow_provider_dailybot.webhooks.channels import (
+    MAX_HOOK_ID_LENGTH,
+    ChannelState,
+    MetadataChannelStore,
+    variable_key,
+)
 from airflow_provider_dailybot.webhooks.config import (
     CHANNEL_PATH_TEMPLATE,
     receiver_dedupe_window_seconds,
@@ -64,8 +85,6 @@ log = logging.getLogger(__name__)
 DELIVERY_ID_KEY = "delivery_id"
 #: Key of the duplicate-detection key in ``AssetEvent.extra``.
 DEDUPE_KEY = "dedupe_key"
-#: Key of the list of hook ids that delivered the event in ``AssetEvent.extra``.
-DELIVERED_BY_KEY = "delivered_by"
 
 _EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 _MAX_TIMESTAMP_TEXT = 64
@@ -142,6 +161,8 @@ def _check_storable(value: Any, depth: int) -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidDelivery("the delivery holds text that is not valid Unicode") from None
+        if "\x00" in value:  # PostgreSQL's json operators (->>) fail on a row holding \u0000
+            raise InvalidDelivery("the delivery holds a NUL character (\\u0000), which the database cannot store")
 
 
 def parse_delivery(raw: bytes) -> dict[str, Any]:
@@ -183,6 +204,8 @@ def parse_delivery(raw: bytes) -> dict[str, Any]:
             raise InvalidDelivery("'hook' must be an object with 'id' and 'name'")
         if hook.get("id") is not None and not isinstance(hook.get("id"), str):
             raise InvalidDelivery("'hook.id' must be a string")
+        if isinstance(hook.get("id"), str) and len(hook["id"]) > MAX_HOOK_ID_LENGTH:
+            raise InvalidDelivery(f"'hook.id' is longer than {MAX_HOOK_ID_LENGTH} characters")
         if hook.get("name") is not None and not isinstance(hook.get("name"), str):
             raise InvalidDelivery("'hook.name' must be a string")
     return envelope
@@ -204,25 +227,41 @@ def delivery_dedupe_key(envelope: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def build_event_extra(channel: str, envelope: Mapping[str, Any], delivery_id: str) -> dict[str, Any]:
+def build_event_extra(
+    channel: str,
+    envelope: Mapping[str, Any],
+    delivery_id: str,
+    *,
+    ref: str | None = None,
+    hook_id_mismatch: bool = False,
+) -> dict[str, Any]:
     """Return the ``AssetEvent.extra`` recorded for a delivery.
 
     :param channel: The channel the delivery arrived on.
     :param envelope: The parsed envelope.
     :param delivery_id: The id the receiver assigned to the delivery.
+    :param ref: The :func:`~.bindings.secret_ref` of the secret that authenticated the delivery; when
+        None the extra has the 0.1 shape (no ``secret_ref``, ``deliveries`` or ``hook_id_mismatch``).
+    :param hook_id_mismatch: The secret is bound to a subscription with another hook id: the hook id is
+        kept in ``hook`` and ``deliveries`` but left out of ``delivered_by``.
     """
     hook = envelope.get("hook") or {}
-    hook_id = hook.get("id")
-    return {
+    hook_id = hook.get("id") or None
+    extra: dict[str, Any] = {
         DELIVERY_ID_KEY: delivery_id,
         DEDUPE_KEY: delivery_dedupe_key(envelope),
         "channel": channel,
         "event": envelope["event"],
         "event_timestamp": envelope.get("event_timestamp"),
-        "hook": {"id": hook_id, "name": hook.get("name")},
+        "hook": {"id": hook.get("id"), "name": hook.get("name")},
         "body": envelope["body"],
-        DELIVERED_BY_KEY: [hook_id] if hook_id else [],
+        DELIVERED_BY_KEY: [hook_id] if hook_id and not hook_id_mismatch else [],
     }
+    if ref is not None:
+        extra[SECRET_REF_KEY] = ref
+        extra[DELIVERIES_KEY] = [Delivery(hook_id, ref, hook_id_mismatch).to_dict()] if hook_id else []
+        extra[MISMATCH_KEY] = hook_id_mismatch
+    return extra
 
 
 def _log_safe(value: object, limit: int = 80) -> str:
@@ -330,10 +369,12 @@ def record_delivery(channel: str, extra: dict[str, Any]) -> RecordedDelivery:
             original = _find_recorded(session, asset.id, extra[DEDUPE_KEY], window) if window else None
             if original is not None:
                 stored = dict(original.extra)
-                delivered_by = [h for h in stored.get(DELIVERED_BY_KEY) or [] if isinstance(h, str)]
                 hook_id = extra["hook"]["id"]
-                if hook_id and hook_id not in delivered_by:
-                    original.extra = {**stored, DELIVERED_BY_KEY: [*delivered_by, hook_id]}
+                if hook_id:
+                    duplicate = Delivery(hook_id, extra.get(SECRET_REF_KEY), extra.get(MISMATCH_KEY) is True)
+                    merged = merge_delivery(stored, duplicate)
+                    if merged != stored:
+                        original.extra = merged
                 result = RecordedDelivery(str(stored.get(DELIVERY_ID_KEY)), True, original.id)
             else:
                 event = asset_manager.register_asset_change(
@@ -352,25 +393,59 @@ def _error(status_code: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status_code)
 
 
-async def _authenticate(channel: str, request: Request) -> bool:
-    """Return True when the request carries a secret the channel accepts. Reads no body."""
+@dataclass(frozen=True)
+class _Authenticated:
+    """The channel state a request was authenticated against and the hash of the secret it presented."""
+
+    state: ChannelState
+    secret_sha256: str
+
+
+async def _authenticate(channel: str, request: Request) -> _Authenticated | None:
+    """Return the state and matched secret hash when the request carries a secret the channel accepts.
+
+    Reads no body. Every candidate bearer is compared with every accepted hash.
+    """
     bearers = presented_bearers(request.headers)
     state = await run_in_threadpool(load_channel_state, channel) if is_valid_channel_name(channel) else None
+    known = state is not None
     if state is None:
         state = ChannelState(channel="unknown")  # same comparison cost as a known channel
-    accepted = False
+    matched: str | None = None
     for bearer in bearers or [""]:
-        accepted |= state.accepts(bearer)
-    return accepted and bool(bearers)
+        matched = state.matching_secret(bearer) or matched
+    return _Authenticated(state, matched) if known and matched is not None and bearers else None
+
+
+def _hook_id_mismatch(auth: _Authenticated, hook_id: object) -> str | None:
+    """Return the hook id the matched secret is bound to when it differs from ``hook_id``; None when they agree.
+
+    A secret not yet bound (the sample delivery arrives before the create task records the subscription)
+    is not a mismatch here: the operators check the binding again when they decide.
+    """
+    if not isinstance(hook_id, str) or not hook_id:
+        return None
+    bound = [s.hook_id for s in auth.state.subscriptions_with_secret(auth.secret_sha256)]
+    return None if not bound or hook_id in bound else bound[0]
+
+
+class _Disconnected(Exception):
+    """The client went away before the whole body arrived."""
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
-    """Return the body, or None as soon as it grows over ``limit`` bytes."""
+    """Return the body, or None as soon as it grows over ``limit`` bytes.
+
+    :raises _Disconnected: When the client disconnects before the body is complete.
+    """
     received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            return None
+    try:
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                return None
+    except ClientDisconnect:
+        raise _Disconnected from None
     return bytes(received)
 
 
@@ -380,7 +455,8 @@ async def receive_delivery(channel: str, request: Request) -> JSONResponse:
     :param channel: The channel name from the path.
     :param request: The incoming request.
     """
-    if not await _authenticate(channel, request):
+    auth = await _authenticate(channel, request)
+    if auth is None:
         log.info("Refused a DailyBot delivery on channel %s: missing or unaccepted X-BEARER", _log_safe(channel, 64))
         return JSONResponse(_UNAUTHORIZED, status_code=401)
 
@@ -391,7 +467,12 @@ async def receive_delivery(channel: str, request: Request) -> JSONResponse:
             return _error(400, "Invalid Content-Length header.")
         if int(declared) > limit:
             return _error(413, f"The delivery is larger than the receiver's limit of {limit} bytes.")
-    raw = await _read_body(request, limit)
+    try:
+        raw = await _read_body(request, limit)
+    except _Disconnected:
+        # Nobody reads this answer; it only keeps a client that went away from showing up as a server error.
+        log.info("DailyBot delivery on channel %s: the client disconnected before sending the whole body", channel)
+        return _error(400, "The client disconnected before sending the whole body.")
     if raw is None:
         return _error(413, f"The delivery is larger than the receiver's limit of {limit} bytes.")
 
@@ -400,7 +481,18 @@ async def receive_delivery(channel: str, request: Request) -> JSONResponse:
     except InvalidDelivery as err:
         return _error(400, f"Not a DailyBot delivery: {err}.")
 
-    extra = build_event_extra(channel, envelope, str(uuid.uuid4()))
+    hook_id = (envelope.get("hook") or {}).get("id")
+    bound_to = _hook_id_mismatch(auth, hook_id)
+    if bound_to is not None:
+        log.warning(
+            "DailyBot delivery on channel %s names hook id %s, but its X-BEARER belongs to subscription %s: "
+            "recorded with hook_id_mismatch, never used to verify or delete a subscription",
+            channel,
+            _log_safe(hook_id),
+            _log_safe(bound_to),
+        )
+    ref = secret_ref(auth.secret_sha256)
+    extra = build_event_extra(channel, envelope, str(uuid.uuid4()), ref=ref, hook_id_mismatch=bound_to is not None)
     try:
         recorded = await run_in_threadpool(record_delivery, channel, extra)
     except AssetNotDeclared:
@@ -428,12 +520,14 @@ async def health() -> dict[str, str]:
 
 
 def create_receiver_app() -> FastAPI:
-    """Build the receiver's FastAPI app (no OpenAPI schema, no docs pages)."""
+    """Build the receiver's FastAPI app (no OpenAPI schema, no docs pages, no trailing-slash redirects)."""
     app = FastAPI(
         title="DailyBot webhook receiver",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Starlette would answer ``/health/`` with a 307 to a URL built from the request's Host header.
+        redirect_slashes=False,
     )
     app.add_api_route(
         CHANNEL_PATH_TEMPLATE, receive_delivery, methods=["POST"], status_code=202, include_in_schema=False

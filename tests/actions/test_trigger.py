@@ -1,4 +1,9 @@
-"""DailyBotNewCheckinResponsesTrigger: serialisation, polling the fake DailyBot, backoff and the cursor."""
+"""DailyBotNewCheckinResponsesTrigger: serialisation, polling the fake DailyBot, backoff and the cursor.
+
+Everything is asserted through what the trigger yields and what the fake DailyBot saw, never its
+private state or the wall clock: scripts end with :func:`no_more_polls`, so a trigger that misses an
+expected event fails at once instead of polling until a timeout.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +70,30 @@ def _collect(trigger: DailyBotNewCheckinResponsesTrigger, count: int, timeout: f
 
 def _new(fake: FakeDailyBotServer, **kwargs: Any) -> Callable[[], Any]:
     return lambda: fake.add_checkin_response(**kwargs)
+
+
+def no_more_polls() -> None:
+    """The last action of a script: the trigger polled again without yielding what the test expected."""
+    raise AssertionError("the trigger polled again after the scripted responses without yielding the expected event")
+
+
+def _assert_resumes_from_its_cursor(
+    fake: FakeDailyBotServer, trigger: DailyBotNewCheckinResponsesTrigger, *, first_user: str, first_name: str
+) -> None:
+    """Run ``trigger`` (scripted to add ``first_user``'s response) to its first event, then run it again.
+
+    Katherine answers while the trigger is stopped and Grace during the second run: the second run
+    must announce both (it resumed from the first run's cursor) and not the first run's response.
+    """
+    (first,) = _collect(trigger, 1)
+    assert first["user"]["uuid"] == first_user
+    assert first["user"]["full_name"] == first_name
+
+    fake.add_checkin_response(user_id=seed.KATHERINE)
+    trigger.sleep = Sleeper(_new(fake, user_id=seed.GRACE), no_more_polls)
+    again = _collect(trigger, 2)
+    assert [e["user"]["full_name"] for e in again] == ["Katherine Johnson", "Grace Hopper"]
+    assert first["response_id"] not in {e["response_id"] for e in again}
 
 
 def test_serialize_round_trips_json_safe_kwargs_without_secrets(fake: FakeDailyBotServer) -> None:
@@ -188,44 +217,59 @@ def test_emit_existing_announces_the_window_when_there_is_no_cursor(fake: FakeDa
     assert sorted(e["user"]["full_name"] for e in events) == ["Katherine Johnson", "Margaret Hamilton"]
 
 
-def test_without_a_state_store_the_cursor_lives_in_memory(fake: FakeDailyBotServer) -> None:
-    """Airflow 3.1/3.2 have no asset state store: same trigger object keeps its cursor, a new one re-baselines."""
+def test_without_a_state_store_the_same_trigger_resumes_from_its_cursor(fake: FakeDailyBotServer) -> None:
+    """Airflow 3.1/3.2 have no asset state store: the same trigger object keeps its cursor in memory.
+
+    Between two ``run()`` calls of one trigger object (a watcher re-entered), a response arrives: a
+    trigger that kept its cursor announces it, one that lost its cursor would take it as the new
+    baseline and stay silent. The response announced by the first run is not announced again.
+    """
     if airflow_version() < (3, 3):
         # The documented 3.1 situation: the triggerer injects nothing and the base class has no store.
         assert not hasattr(DailyBotNewCheckinResponsesTrigger(checkin_id=seed.CHECKIN_ID), "asset_state_store")
-    trigger = _trigger(Sleeper(_new(fake, user_id=seed.ALAN)))
+    trigger = _trigger(Sleeper(_new(fake, user_id=seed.ALAN), no_more_polls))
     trigger.__dict__.pop("asset_state_store", None)
-    (event,) = _collect(trigger, 1)
-    assert trigger._memory_cursor is not None
-    assert event["response_id"] in trigger._memory_cursor
-    trigger.sleep = Sleeper(_new(fake, user_id=seed.GRACE))
-    (again,) = _collect(trigger, 1)  # the same object (a watcher's run() re-entered) does not repeat Alan
-    assert again["user"]["full_name"] == "Grace Hopper"
+    _assert_resumes_from_its_cursor(fake, trigger, first_user=seed.ALAN, first_name="Alan Turing")
+
+
+#: How long the fake takes to answer the slow poll: far longer than a few turns of an idle event loop.
+SLOW_ANSWER = 2.0
 
 
 def test_polling_never_blocks_the_event_loop(fake: FakeDailyBotServer) -> None:
-    fake.inject(delay=0.6, path=RESPONSES, times=2)
-    sleeper = Sleeper(_new(fake, user_id=seed.ALAN))
-    ticks = 0
+    """While DailyBot is slow to answer, other coroutines on the triggerer's loop keep running.
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
+    A probe coroutine waits until the slow request has reached the fake (the fault counts a hit when
+    the request arrives, the request is recorded once it is answered), lets the loop turn a few more
+    times, then checks that the answer has still not been sent. A trigger that called DailyBot on the
+    event loop would hold the loop for the whole request: the probe could only run after the answer.
+    """
+    slow = fake.inject(delay=SLOW_ANSWER, path=RESPONSES)  # the baseline poll
+    sleeper = Sleeper(_new(fake, user_id=seed.ALAN), no_more_polls)
 
-    async def main() -> float:
-        beat = asyncio.create_task(ticker())
+    def answered() -> bool:
+        return any(r.path == RESPONSES for r in fake.requests)
+
+    async def probe() -> bool:
+        while slow.hits == 0:
+            await asyncio.sleep(0.001)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        return not answered()
+
+    async def main() -> tuple[bool, dict[str, Any]]:
+        prober = asyncio.create_task(probe())
         stream = _trigger(sleeper).run()
-        started = time.monotonic()
-        await asyncio.wait_for(anext(stream), 10)
-        await stream.aclose()
-        beat.cancel()
-        return time.monotonic() - started
+        try:
+            event = await asyncio.wait_for(anext(stream), 10 + SLOW_ANSWER)
+        finally:
+            await stream.aclose()
+        return await asyncio.wait_for(prober, 5), event.payload
 
-    elapsed = asyncio.run(main())
-    assert elapsed >= 1.2  # two slow polls
-    assert ticks >= 60  # the loop kept ticking every 10 ms while DailyBot was slow
+    ran_during_the_request, payload = asyncio.run(main())
+    assert ran_during_the_request, "the probe could only run after DailyBot had answered: the loop was blocked"
+    assert slow.hits == 1
+    assert payload["user"]["full_name"] == "Alan Turing"  # and the slow poll was still used as the baseline
 
 
 def test_a_trigger_watching_two_assets_keeps_its_cursor_in_memory(fake: FakeDailyBotServer) -> None:
@@ -236,8 +280,5 @@ def test_a_trigger_watching_two_assets_keeps_its_cursor_in_memory(fake: FakeDail
     from airflow.sdk import Asset
 
     store = context.AssetStateStoreAccessors(inlets=[Asset("dailybot_a"), Asset("dailybot_b")])
-    trigger = _trigger(Sleeper(_new(fake, user_id=seed.MARGARET)), store)
-    (event,) = _collect(trigger, 1)
-    assert event["user"]["full_name"] == "Margaret Hamilton"
-    assert trigger._memory_cursor is not None
-    assert event["response_id"] in trigger._memory_cursor
+    trigger = _trigger(Sleeper(_new(fake, user_id=seed.MARGARET), no_more_polls), store)
+    _assert_resumes_from_its_cursor(fake, trigger, first_user=seed.MARGARET, first_name="Margaret Hamilton")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dailybot.testing import FakeDailyBotServer
-from demo.processes import clean_environment
+from airflow_provider_dailybot.testing.airflow_components import clean_environment
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

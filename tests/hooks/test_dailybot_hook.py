@@ -6,7 +6,6 @@ Covers errors, retries, DELETE forms, validation and secrets.
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 from airflow.exceptions import AirflowProviderDeprecationWarning
@@ -28,6 +27,7 @@ from airflow_provider_dailybot.exceptions import (
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
 from airflow_provider_dailybot.retries import RetryPolicy
 from airflow_provider_dailybot.testing import FakeDailyBotServer
+from airflow_provider_dailybot.testing.processes import free_port
 from tests.hooks.conftest import API_KEY
 
 HOOK_URL = "https://airflow.example.com/dailybot/webhooks/standups"
@@ -271,10 +271,7 @@ def test_get_read_timeout_and_dropped_connection_are_retried(fake, set_dailybot_
 
 def test_create_is_retried_when_nothing_was_sent(set_dailybot_connection, sleeps):
     # A port with nothing listening: the connection is refused before any byte is sent.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    set_dailybot_connection(f"http://127.0.0.1:{port}")
+    set_dailybot_connection(f"http://127.0.0.1:{free_port()}")
     hook = DailyBotHook(retry_policy=RetryPolicy(max_attempts=3, sleep=sleeps))
     with pytest.raises(DailyBotTransportError) as excinfo:
         hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])

@@ -53,10 +53,11 @@ if str(REPO_ROOT) not in sys.path:  # run as a file: python tests/reliability/so
     sys.path.insert(0, str(REPO_ROOT))
 
 from airflow_provider_dailybot.testing import make_envelope, sample_body  # noqa: E402
+from airflow_provider_dailybot.testing.processes import wait_for  # noqa: E402
 from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, variable_key  # noqa: E402
 from benchmarks.bench_receiver import postgres_database  # noqa: E402
 from benchmarks.common import percentile  # noqa: E402
-from demo.processes import AirflowStack, wait_for  # noqa: E402
+from demo.processes import AirflowStack  # noqa: E402
 
 CHANNEL = "soak"
 EVENT = "followups.response.completed"
@@ -310,11 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack.wait_ready(timeout=180)
             wait_for(
                 "the dag-processor to declare the soak channel's asset",
-                lambda: (
-                    stack.processes.check_running()
-                    or query(db_url, "SELECT 1 FROM asset_active WHERE name = %s", f"dailybot_{CHANNEL}")
-                ),
+                lambda: query(db_url, "SELECT 1 FROM asset_active WHERE name = %s", f"dailybot_{CHANNEL}"),
                 timeout=180,
+                process=stack.processes,
             )
             api_pid = stack.processes.processes["api-server"].pid
             workers = [pid for pid in descendants(api_pid) if cpu_seconds(pid) >= 0]

@@ -129,6 +129,9 @@ HOSTILE = [
     Hostile("event name too long", 400, lambda c, o: _post(c.path, c.secret, _raw(event="e" * 129))),
     Hostile("body not an object", 400, lambda c, o: _post(c.path, c.secret, b'{"event": "kudos.posted", "body": []}')),
     Hostile("hook id not a string", 400, lambda c, o: _post(c.path, c.secret, _raw(hook={"id": 1}))),
+    Hostile("hook id of 257 characters", 400, lambda c, o: _post(c.path, c.secret, _raw(hook={"id": "h" * 257}))),
+    Hostile("NUL in a body string", 400, lambda c, o: _post(c.path, c.secret, _raw(body={"s": "a\x00"}))),
+    Hostile("NUL in a body key", 400, lambda c, o: _post(c.path, c.secret, _raw(body={"k\x00": 1}))),
     Hostile("nested 100 000 deep", 400, lambda c, o: _post(c.path, c.secret, b"[" * 100_000 + b"]" * 100_000)),
     Hostile("body nested 5 000 deep", 400, lambda c, o: _post(c.path, c.secret, nested(5000))),
     Hostile("form-encoded", 400, lambda c, o: _post(c.path, c.secret, b"event=kudos.posted&body=x",
@@ -141,6 +144,8 @@ HOSTILE = [
     Hostile("PUT on a channel", 405, lambda c, o: ("PUT", c.path, {"X-BEARER": c.secret}, b"{}")),
     Hostile("DELETE on a channel", 405, lambda c, o: ("DELETE", c.path, {"X-BEARER": c.secret}, None)),
     Hostile("path below a channel", 404, lambda c, o: _post(c.path + "/deliveries", c.secret)),
+    Hostile("trailing slash on a channel", 404, lambda c, o: _post(c.path + "/", c.secret)),
+    Hostile("trailing slash on health", 404, lambda c, o: ("GET", "/dailybot/health/", {}, None)),
 ]  # fmt: skip
 
 
@@ -267,12 +272,24 @@ class FuzzTally:
     cases: int = 0
     recorded: int = 0
     duplicates: int = 0
+    nul_refused: int = 0
     statuses: dict[int, int] | None = None
 
     def count(self, status: int) -> None:
         self.cases += 1
         self.statuses = self.statuses or {}
         self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a JSON value holds NUL in any string, keys included."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v) for v in value)
+    return False
 
 
 def _resolve_bearer(choice: Any, mine: DeclaredChannel, other: DeclaredChannel) -> str | None:
@@ -336,6 +353,12 @@ def test_fuzz_the_receiver(lenient_client: Any, declare_channel: Any, report_fig
         if kind != "envelope":
             assert added == (1 if response.status_code == 202 and not response.json()["duplicate"] else 0)
             return
+        if holds_nul(value):  # refused: PostgreSQL's JSON operators cannot read such a row
+            assert response.status_code == 400, response.text[:200]
+            assert "NUL character" in response.json()["detail"]
+            assert added == 0
+            tally.nul_refused += 1
+            return
         # A well-formed envelope is always recorded, once; a replay of the same event is a duplicate.
         assert response.status_code == 202, response.text[:200]
         answer = response.json()
@@ -359,7 +382,8 @@ def test_fuzz_the_receiver(lenient_client: Any, declare_channel: Any, report_fig
     statuses = ", ".join(f"{n} x {code}" for code, n in sorted((tally.statuses or {}).items()))
     report_figure(
         f"receiver fuzz (hypothesis): {tally.cases} cases, 0 x 5xx ({statuses}); {tally.recorded} envelopes "
-        f"recorded once, {tally.duplicates} replays deduplicated, nothing recorded without a valid bearer"
+        f"recorded once, {tally.duplicates} replays deduplicated, {tally.nul_refused} envelopes holding NUL "
+        "refused, nothing recorded without a valid bearer"
     )
 
 

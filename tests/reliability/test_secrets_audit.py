@@ -91,7 +91,7 @@ def _fernet_key_of_this_run(home: Path) -> str | None:
 
 def run_demo(home: Path, report_path: Path) -> tuple[subprocess.CompletedProcess[str], Harvest]:
     """Run ``python -m demo`` (the key through the environment, as ``make demo`` recommends) and harvest."""
-    from demo.processes import clean_environment
+    from airflow_provider_dailybot.testing.airflow_components import clean_environment
 
     harvest = Harvest(home=home)
     done = threading.Event()

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_dailybot.events import KNOWN_EVENTS
 from airflow_provider_dailybot.testing import FakeDailyBotServer, sample_body
+from airflow_provider_dailybot.testing.contract import EVENTS
+from airflow_provider_dailybot.testing.routes import Router, compile_template
+from airflow_provider_dailybot.testing.wire import Response
 from tests.testing.conftest import API_KEY, BEARER, EXAMPLE_URL, HOOKS, Client, Receiver
 
 
@@ -300,9 +302,19 @@ def test_unknown_paths_and_wrong_methods(client: Client) -> None:
 def test_every_event_can_be_subscribed_and_emitted(
     server: FakeDailyBotServer, client: Client, receiver: Receiver
 ) -> None:
-    hook_id = client.create_id(receiver.url, KNOWN_EVENTS)
-    for event in KNOWN_EVENTS:
+    hook_id = client.create_id(receiver.url, EVENTS)
+    for event in EVENTS:
         (attempt,) = server.emit(event)
         assert attempt.status == 200
         assert attempt.hook_id == hook_id
-    assert [d.json["event"] for d in receiver.wait(len(KNOWN_EVENTS))] == list(KNOWN_EVENTS)
+    assert [d.json["event"] for d in receiver.wait(len(EVENTS))] == list(EVENTS)
+
+
+def test_the_routing_table_takes_each_method_and_path_once() -> None:
+    router = Router()
+    router.add("GET", "/v1/things/", lambda request: Response(200))
+    router.add("POST", "/v1/things/", lambda request: Response(201))
+    with pytest.raises(ValueError, match="GET /v1/things/ is registered twice"):
+        router.add("GET", "/v1/things/", lambda request: Response(200))
+    assert compile_template("/v1/teams/{id}/members/").match("/v1/teams/abc/members").groupdict() == {"id": "abc"}
+    assert compile_template("/v1/teams/{id}/").match("/v1/teams/a/b/") is None

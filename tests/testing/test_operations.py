@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_provider_dailybot.events import KNOWN_EVENTS
 from airflow_provider_dailybot.testing import FakeDailyBotServer, make_envelope, sample_body
 from airflow_provider_dailybot.testing.__main__ import main as cli_main
+from airflow_provider_dailybot.testing.contract import EVENTS
 from tests.testing.conftest import API_KEY, BEARER, HOOKS, Client, Receiver
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,35 @@ def test_secrets_never_reach_logs_or_state(
     assert server.requests[2].json == {"hook_id": hook_id, "nested": [{"bearer": "***"}]}
     assert "x-api-key" not in server.requests[0].headers
     assert "user-agent" in server.requests[0].headers
-    assert "DELETE /v1/webhook-subscription/ -> 204" in caplog.text  # request lines are logged at DEBUG
+    assert "DELETE /v1/webhook-subscription/ -> 204" in caplog.text  # request lines are logged at INFO
+
+
+def test_every_request_is_logged_at_info_without_secrets(
+    server: FakeDailyBotServer, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="airflow_provider_dailybot.testing")
+    secret_url = f"https://example.com/hook?token={BEARER}"
+    hook_id = client.create_id(secret_url, bearer=BEARER)
+    client("DELETE", HOOKS, params={"hook_id": hook_id, "hook_url": secret_url})
+    requests.get(server.base_url + "me/", headers={"X-API-KEY": API_KEY + "x", "X-BEARER": BEARER}, timeout=5)
+    server.inject(drop=True)
+    with pytest.raises(requests.ConnectionError):
+        client("GET", "/v1/me/", params={"api_key": API_KEY})
+    client("GET", "/_fake/state")
+
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("airflow_provider_dailybot.testing")]
+    requests_logged = [line.split(" (")[0] for line in lines if " -> " in line]
+    assert requests_logged == [
+        "POST /v1/webhook-subscription/ -> 201",
+        "DELETE /v1/webhook-subscription/ -> 204",
+        "GET /v1/me/ -> 401",
+        "GET /v1/me/ -> dropped",
+        "GET /_fake/state -> 200",
+    ]
+    assert all(r.levelno == logging.INFO for r in caplog.records if " -> " in r.getMessage())
+    for text in (caplog.text, *(repr(r.__dict__) for r in caplog.records)):
+        assert API_KEY not in text
+        assert BEARER not in text
 
 
 def test_keep_alive_reuses_one_connection(server: FakeDailyBotServer, client: Client) -> None:
@@ -133,6 +161,20 @@ def test_control_endpoints(server: FakeDailyBotServer, client: Client, receiver:
     assert server.delete_forms == {"query", "body", "path"}
 
 
+def test_state_endpoint_holds_what_its_docstring_says(server: FakeDailyBotServer, client: Client) -> None:
+    client.create_id("https://example.com/hook", bearer=BEARER)
+    state = client("GET", "/_fake/state")
+    assert state.status_code == 200
+    body = state.json()
+    assert set(body) == {"subscriptions", "deliveries", "request_count", "switches", "sent_messages", "kudos"}
+    assert body["switches"] == client("GET", "/_fake/switches").json()
+    (subscription,) = body["subscriptions"]
+    assert subscription["has_bearer"] is True
+    assert "bearer" not in subscription
+    assert BEARER not in state.text
+    assert API_KEY not in state.text
+
+
 def test_reset_restores_switches_from_start() -> None:
     fake = FakeDailyBotServer()
     fake.org_admin = False  # set before start: kept by reset (this is how the CLI configures it)
@@ -148,7 +190,7 @@ def test_reset_restores_switches_from_start() -> None:
 
 
 def test_samples_and_envelopes() -> None:
-    for event in KNOWN_EVENTS:
+    for event in EVENTS:
         body = sample_body(event)
         assert body
         assert body is not sample_body(event)

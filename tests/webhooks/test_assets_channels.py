@@ -205,6 +205,7 @@ def test_state_json_round_trip_and_documented_shape() -> None:
                 "secret_sha256": HASH_A,
             }
         ],
+        "deleted_hook_ids": [],
     }
     assert ChannelState.from_json("c", text) == state
     assert ChannelState.from_json("c", text.encode()) == state

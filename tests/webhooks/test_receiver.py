@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_dailybot.testing.samples import make_envelope
-from airflow_provider_dailybot.webhooks.channels import MetadataChannelStore, generate_secret
+from airflow_provider_dailybot.webhooks.bindings import secret_ref
+from airflow_provider_dailybot.webhooks.channels import MetadataChannelStore, generate_secret, hash_secret
 from tests.webhooks.conftest import DeclaredChannel, channel_events, total_events, unique_channel, unpause
 
 pytestmark = pytest.mark.db
@@ -63,6 +64,7 @@ def test_delivery_is_recorded_as_asset_event_and_queues_the_consumer(receiver_cl
     assert answer["duplicate"] is False
     uuid.UUID(answer["delivery_id"])
     (event,) = channel_events(channel.name)
+    ref = secret_ref(hash_secret(channel.secret))
     assert event.extra == {
         "delivery_id": answer["delivery_id"],
         "dedupe_key": event.extra["dedupe_key"],
@@ -72,7 +74,12 @@ def test_delivery_is_recorded_as_asset_event_and_queues_the_consumer(receiver_cl
         "hook": {"id": "hook-1", "name": "Airflow"},
         "body": sent["body"],
         "delivered_by": ["hook-1"],
+        "secret_ref": ref,
+        "deliveries": [{"hook_id": "hook-1", "secret_ref": ref, "hook_id_mismatch": False}],
+        "hook_id_mismatch": False,
     }
+    assert len(ref) == 16
+    assert ref not in hash_secret(channel.secret)  # a reference, not (part of) the hash
     assert len(event.extra["dedupe_key"]) == 64
     assert event.source_dag_id is None  # recorded like POST /api/v2/assets/events, not by a task
     with create_session() as session:

@@ -11,23 +11,22 @@ Each test gets its own ``AIRFLOW_HOME``, metadata DB and ports; every process is
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from airflow_provider_dailybot.testing.airflow_components import airflow_command, airflow_environment
+from airflow_provider_dailybot.testing.processes import ProcessGroup, free_port, wait_for, wait_for_http
 from airflow_provider_dailybot.testing.samples import sample_body
 from airflow_provider_dailybot.testing.server import FakeDailyBotServer
 from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, variable_key
@@ -40,28 +39,8 @@ EXAMPLE_DAG = REPO_ROOT / "dags_examples" / "dailybot_checkin_completed.py"
 CHECKIN = "followups.response.completed"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except Exception:  # not ready yet (connection refused, table missing, ...)
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
 class AirflowStack:
-    """Airflow components as subprocesses of one temporary ``AIRFLOW_HOME``."""
+    """Airflow components as subprocesses of one temporary ``AIRFLOW_HOME``, logs in ``home/<name>.log``."""
 
     def __init__(self, home: Path, sql_alchemy_conn: str, *, api_workers: int = 1) -> None:
         self.home = home
@@ -71,88 +50,35 @@ class AirflowStack:
         dags = home / "dags"
         dags.mkdir()
         shutil.copy(EXAMPLE_DAG, dags / EXAMPLE_DAG.name)
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "PYTEST_"))
-        }
-        self.env.update(
-            {
-                "AIRFLOW_HOME": str(home),
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
-                "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",  # the consumer DAG starts unpaused
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-                "AIRFLOW__API__HOST": "127.0.0.1",
-                "AIRFLOW__API__PORT": str(self.port),
-                "AIRFLOW__API__BASE_URL": self.base_url,
-                "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            }
-        )
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def log_path(self, name: str) -> Path:
-        return self.home / f"{name}.log"
+        paused = {"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}  # the consumer DAG starts unpaused
+        env = airflow_environment(home, self.port, sql_alchemy_conn=sql_alchemy_conn, dags_folder=dags, extra=paused)
+        self.processes = ProcessGroup(home, env)
 
     def run(self, *args: str, timeout: float = 120) -> None:
-        name = args[0] + "-" + uuid.uuid4().hex[:6]
-        with self.log_path(name).open("wb") as out:
-            done = subprocess.run(
-                [AIRFLOW, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
-            )
-        if done.returncode != 0:
-            raise AssertionError(f"airflow {' '.join(args)} failed:\n{self.tail(name)}")
+        self.processes.run(args[0] + "-" + uuid.uuid4().hex[:6], [AIRFLOW, *args], timeout=timeout)
 
     def start(self, name: str, *args: str) -> None:
-        out = self.log_path(name).open("wb")
-        self.processes[name] = subprocess.Popen(
-            [AIRFLOW, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        out.close()
+        self.processes.start(name, [AIRFLOW, *args])
 
     def start_all(self) -> None:
-        self.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--workers", str(self.api_workers))  # fmt: skip
-        self.start("scheduler", "scheduler", "--skip-serve-logs")
-        self.start("dag-processor", "dag-processor")
+        for component in ("api-server", "scheduler", "dag-processor"):
+            self.processes.start(component, airflow_command(component, port=self.port, workers=self.api_workers))
 
     def assert_running(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise AssertionError(f"{name} exited with {process.returncode}:\n{self.tail(name)}")
+        self.processes.check_running()
 
     def tail(self, name: str, lines: int = 60) -> str:
-        path = self.log_path(name)
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return self.processes.tail(name, lines)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.home.glob("*.log"))
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        self.processes.stop(timeout=15)
 
     def wait_api_ready(self, timeout: float = 60) -> None:
-        def ready() -> bool:
-            self.assert_running()
-            return requests.get(f"{self.base_url}/dailybot/health", timeout=2).json() == {"status": "ok"}
-
-        wait_for("the api-server and the mounted receiver", ready, timeout)
+        wait_for_http(f"{self.base_url}/dailybot/health", timeout=timeout, process=self.processes,
+                      accept=lambda body: json.loads(body) == {"status": "ok"})  # fmt: skip
 
 
 def raw_request(port: int, head: str, timeout: float = 10) -> str:
