@@ -26,10 +26,7 @@ class DailyBotReads(DailyBotTransport):
         :param include_email: Ask for ``email`` (DailyBot only sends it to admins and managers).
         :param params: Further query parameters.
         """
-        query = dict(params or {})
-        if include_email:
-            query["include_email"] = "true"
-        return self._list("users/", query or None, "user")
+        return self._list("users/", _with_flags(params, include_email=include_email), "user")
 
     def get_user(self, user_id: str) -> dict[str, Any]:
         """Return one user (``GET /v1/users/<uuid>/``).
@@ -63,10 +60,7 @@ class DailyBotReads(DailyBotTransport):
         :param include_archived: Include archived check-ins.
         :param params: Further query parameters (``search``, ``labels`` …).
         """
-        query = dict(params or {})
-        if include_archived:
-            query["include_archived"] = "true"
-        return self._list("checkins/", query or None, "check-in")
+        return self._list("checkins/", _with_flags(params, include_archived=include_archived), "check-in")
 
     def iter_checkin_responses(
         self,
@@ -137,10 +131,7 @@ class DailyBotReads(DailyBotTransport):
         :param include_archived: Include archived forms.
         :param params: Further query parameters (``include=questions``, ``search`` …).
         """
-        query = dict(params or {})
-        if include_archived:
-            query["include_archived"] = "true"
-        return self._list("forms/", query or None, "form")
+        return self._list("forms/", _with_flags(params, include_archived=include_archived), "form")
 
     def iter_form_responses(
         self,
@@ -188,3 +179,10 @@ class DailyBotReads(DailyBotTransport):
             :meth:`iter_form_responses`.
         """
         return list(self.iter_form_responses(form_id, **kwargs))
+
+
+def _with_flags(params: dict[str, Any] | None, **flags: bool) -> dict[str, Any] | None:
+    """``params`` plus each set flag as ``"true"`` (DailyBot's boolean query form); ``None`` when empty."""
+    query = dict(params or {})
+    query.update({name: "true" for name, on in flags.items() if on})
+    return query or None
