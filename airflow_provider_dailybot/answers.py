@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from airflow_provider_dailybot import scrubbing
+from airflow_provider_dailybot._api_compat import ERROR_DETAIL_KEYS, first_value
 from airflow_provider_dailybot.bounded_http import Answer, ExchangeFailure
 from airflow_provider_dailybot.exceptions import (
     DailyBotApiError,
@@ -118,7 +119,7 @@ def api_error(method: str, path: str, answer: Answer) -> DailyBotApiError:
     if isinstance(body, dict):
         raw_code = body.get("code")
         code = scrubbing.cut(str(raw_code), 100) if raw_code is not None else None
-        raw_detail = body.get("detail") or body.get("error") or body.get("message")
+        raw_detail = first_value(body, ERROR_DETAIL_KEYS)
         detail = _bounded_text(raw_detail) if raw_detail else None
         errors = body.get("errors")
         if isinstance(errors, dict):

@@ -7,30 +7,27 @@ pure, testable function and the hook only consumes the result.
 from __future__ import annotations
 
 import ipaddress
-import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_dailybot.get_provider_info import (
+from airflow_provider_dailybot import validation
+from airflow_provider_dailybot.connection_form import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
     DEFAULT_TOTAL_TIMEOUT_SECONDS,
 )
+from airflow_provider_dailybot.exceptions import DailyBotConnectionError
 
-DEFAULT_MAX_ATTEMPTS = 3
 #: Smallest ``max_response_bytes`` accepted (an error page must still fit).
 MIN_RESPONSE_BYTES = 1024
 #: Longest API key accepted; DailyBot's keys are far shorter.
 MAX_API_KEY_CHARS = 4096
 #: Connection id every DailyBot operator, sensor, notifier, trigger and task group uses unless told otherwise.
 DEFAULT_CONN_ID = "dailybot_default"
-
-
-class DailyBotConnectionError(ValueError):
-    """A ``dailybot`` connection is missing the API key or holds an unusable value."""
 
 
 def normalize_base_url(host: str | None, port: int | None = None) -> str:
@@ -133,10 +130,8 @@ def validate_overrides(
     :return: The arguments as keywords of :meth:`DailyBotConnectionSettings.from_connection`.
     """
     for name, seconds in (("timeout", timeout), ("total_timeout", total_timeout)):
-        if seconds is not None and (
-            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf
-        ):
-            raise ValueError(f"{name} must be a positive number of seconds, got {seconds!r}")
+        if seconds is not None:
+            validation.positive_seconds(seconds, name)
     if timeout is not None and total_timeout is not None and total_timeout < timeout:
         raise ValueError(f"total_timeout ({total_timeout!r}) must not be below timeout ({timeout!r})")
     for name, count, minimum in (
@@ -158,32 +153,35 @@ def validate_overrides(
 
 
 def _positive_number(value: Any, name: str, conn_id: str, *, integer: bool = False) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise DailyBotConnectionError(f"Connection {conn_id!r}: extra {name!r} must be a number, got {value!r}")
     try:
-        number = int(value) if integer else float(value)
-    except (TypeError, ValueError):
-        raise DailyBotConnectionError(
-            f"Connection {conn_id!r}: extra {name!r} must be a number, got {value!r}"
-        ) from None
-    if not math.isfinite(number) or number <= 0:
-        raise DailyBotConnectionError(f"Connection {conn_id!r}: extra {name!r} must be positive, got {value!r}")
-    return number
+        return validation.parse_positive(value, f"extra {name!r}", integer=integer)
+    except ValueError as err:
+        raise DailyBotConnectionError(f"Connection {conn_id!r}: {err}") from None
 
 
 def _boolean(value: Any, name: str, conn_id: str) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise DailyBotConnectionError(f"Connection {conn_id!r}: extra {name!r} must be true or false, got {value!r}")
+    try:
+        return validation.parse_boolean(value, f"extra {name!r}")
+    except ValueError as err:
+        raise DailyBotConnectionError(f"Connection {conn_id!r}: {err}") from None
+
+
+@dataclass(frozen=True)
+class ConnectionFields:
+    """The fields of an Airflow connection the settings are read from (for connections read asynchronously).
+
+    :param conn_id: The connection id.
+    :param password: The API key.
+    :param host: The base URL override, if any.
+    :param port: The port, if any.
+    :param extra_dejson: The decoded extras.
+    """
+
+    conn_id: str
+    password: str | None = field(default=None, repr=False)
+    host: str | None = None
+    port: int | None = None
+    extra_dejson: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,13 @@ def _rebuild_error(cls: type[DailyBotError], message: str, state: dict[str, Any]
     return error
 
 
+class DailyBotConnectionError(DailyBotError, ValueError):
+    """A ``dailybot`` connection is missing the API key or holds an unusable value.
+
+    Also a :class:`ValueError`, as it was before it joined the :class:`DailyBotError` tree.
+    """
+
+
 class DailyBotTransportError(DailyBotError):
     """The request got no HTTP answer (connection refused or reset, DNS or TLS failure)."""
 
@@ -227,3 +234,13 @@ def format_error_message(
     if hint:
         message += f" ({hint})"
     return message
+
+
+def pagination_error(path: str, detail: str) -> DailyBotError:
+    """The error for a list that cannot be read to its end (a refused ``next`` link, a loop, too many pages).
+
+    :param path: URL path of the page whose link was refused.
+    :param detail: What was wrong.
+    """
+    message = format_error_message(method="GET", path=path, status_code=None, code=None, detail=detail)
+    return DailyBotError(message, method="GET", path=path, detail=detail)

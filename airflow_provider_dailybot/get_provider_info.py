@@ -1,9 +1,9 @@
 """Provider metadata read by Airflow's ``ProvidersManager`` through the ``apache_airflow_provider`` entry point.
 
-This dict is the single source of truth for the ``dailybot`` connection form: Airflow 3.2+ renders
-it declaratively (``conn-fields`` / ``ui-field-behaviour``), and :class:`DailyBotHook` derives its
-legacy ``get_ui_field_behaviour()`` (read by Airflow 3.1) from the same entries, so the two cannot
-drift. Importing this module must stay free of Airflow imports.
+The ``dailybot`` connection form (``conn-fields`` / ``ui-field-behaviour``, rendered by Airflow
+3.2+) is owned by :mod:`airflow_provider_dailybot.connection_form`, from which :class:`DailyBotHook`
+also derives its legacy ``get_ui_field_behaviour()`` (read by Airflow 3.1), so the two cannot drift.
+Importing this module must stay free of Airflow imports.
 """
 
 from __future__ import annotations
@@ -11,70 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_dailybot import __version__
+from airflow_provider_dailybot.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dailybot.webhooks.config import DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES
-
-DEFAULT_BASE_URL = "https://api.dailybot.com/v1/"
-DEFAULT_TIMEOUT_SECONDS = 30.0
-#: Seconds one attempt may take in all (connect, headers and body); never below the timeout.
-DEFAULT_TOTAL_TIMEOUT_SECONDS = 120.0
-#: Largest response body read (16 MiB); DailyBot's pages are far smaller.
-DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-#: Most pages one list call follows.
-DEFAULT_MAX_PAGES = 10_000
-
-#: Hidden standard fields, labels and placeholders of the ``dailybot`` connection form.
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["login", "port", "schema"],
-    "relabeling": {"host": "API base URL", "password": "API Key"},
-    "placeholders": {
-        "host": DEFAULT_BASE_URL,
-        "password": "DailyBot API key (Organization settings → Integrations → API)",
-        "description": "DailyBot organization used by these DAGs",
-        "extra": '{"timeout": 30, "total_timeout": 120, "max_attempts": 3, "max_response_bytes": 16777216}',
-    },
-}
-
-#: Extra fields of the ``dailybot`` connection; values are plain keys of ``Connection.extra``.
-CONN_FIELDS: dict[str, Any] = {
-    "timeout": {
-        "label": "Request timeout (s)",
-        "description": "Seconds to wait for DailyBot to connect and answer each request (default 30).",
-        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 600},
-    },
-    "total_timeout": {
-        "label": "Total timeout per attempt (s)",
-        "description": "Seconds one attempt may take in all: connect, headers and the whole body, however "
-        "slowly DailyBot sends them (default 120; never below the request timeout).",
-        "schema": {"type": ["number", "null"], "minimum": 0.1, "maximum": 3600},
-    },
-    "max_attempts": {
-        "label": "Max attempts",
-        "description": "Attempts for retryable failures (429, 5xx, connection errors on safe requests). Default 3. "
-        "Each 429 wait is capped at 60 s, so 3 attempts can hold a worker slot about 120 s.",
-        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 10},
-    },
-    "max_response_bytes": {
-        "label": "Max response size (bytes)",
-        "description": "Largest response body read; a larger answer fails the request (default 16777216, 16 MiB).",
-        "schema": {"type": ["integer", "null"], "minimum": 1024},
-    },
-    "max_pages": {
-        "label": "Max pages per list",
-        "description": "Most pages one list call follows before it fails (default 10000).",
-        "schema": {"type": ["integer", "null"], "minimum": 1},
-    },
-    "verify_ssl": {
-        "label": "Verify TLS certificates",
-        "description": "Turn off only for a test server with a self-signed certificate.",
-        "schema": {"type": ["boolean", "null"], "default": True},
-    },
-    "ca_bundle": {
-        "label": "CA bundle path",
-        "description": "Path of a PEM file with the certificates to trust (e.g. a corporate proxy's CA).",
-        "schema": {"type": ["string", "null"]},
-    },
-}
-
 
 #: The ``[dailybot]`` configuration section (shown by ``airflow config list``); read by
 #: :mod:`airflow_provider_dailybot.webhooks.config`, which owns the defaults shown here.

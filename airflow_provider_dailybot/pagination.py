@@ -11,6 +11,7 @@ I/O or imports Airflow.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit
 
@@ -119,3 +120,53 @@ def page_key(path: str, params: dict[str, Any] | None) -> str:
     """
     pairs = sorted((str(k), str(v)) for k, v in (params or {}).items())
     return path + "?" + urlencode(pairs)
+
+
+#: ``fetch(path, params) -> (items, next_url)``: one page, as the hook's request returns it.
+PageFetcher = Callable[[str, "dict[str, Any] | None"], "tuple[list[Any], str | None]"]
+
+
+class PaginationRefused(ValueError):
+    """A list cannot be read to its end: a refused link, a loop or too many pages.
+
+    :param path: The URL path of the page whose ``next`` link was refused.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(detail)
+        self.path = path
+
+
+def walk(
+    fetch: PageFetcher, path: str, params: dict[str, Any] | None, *, base_url: str, max_pages: int
+) -> Iterator[Any]:
+    """Yield every item of a list, page after page, following only safe ``next`` links.
+
+    A link refused by :func:`resolve_next`, a page seen before (a loop) or more than ``max_pages``
+    pages raise :class:`PaginationRefused` instead of ending with a partial list. Nothing is
+    fetched until the first item is requested.
+
+    :param fetch: Reads one page (relative path and query) and returns its items and ``next`` link.
+    :param path: Path of the first page, relative to ``base_url``.
+    :param params: Query parameters of the first page (later pages use the link's own).
+    :param base_url: The connection's API base URL.
+    :param max_pages: Most pages read.
+    """
+    current_path, current_params = path.lstrip("/"), params
+    current_url = base_url + current_path
+    seen = {page_key(urlsplit(current_url).path, params)}
+    for _ in range(max_pages):
+        items, next_url = fetch(current_path, current_params)
+        url_path = urlsplit(current_url).path
+        yield from items
+        if next_url is None:
+            return
+        try:
+            current_url, current_path, current_params = resolve_next(current_url, next_url, base_url)
+        except LinkRefused as err:
+            raise PaginationRefused(url_path, str(err)) from None
+        key = page_key(urlsplit(current_url).path, current_params)
+        if key in seen:
+            raise PaginationRefused(url_path, f"the 'next' links loop back to {key}")
+        seen.add(key)
+    raise PaginationRefused(urlsplit(current_url).path, f"more than {max_pages} pages (max_pages); giving up")

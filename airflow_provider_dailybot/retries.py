@@ -25,6 +25,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from airflow_provider_dailybot.exceptions import (
     DailyBotError,
@@ -36,6 +39,20 @@ from airflow_provider_dailybot.exceptions import (
 )
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_T = TypeVar("_T")
+
+
+class AttemptFailed(Exception):
+    """One failed attempt: the typed error, and whether the request may have reached DailyBot.
+
+    :param error: The typed error of the attempt.
+    :param request_sent: ``False`` only when the connection failed before anything was sent.
+    """
+
+    def __init__(self, error: DailyBotError, *, request_sent: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.request_sent = request_sent
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -115,3 +132,53 @@ class RetryPolicy:
             return min(float(retry_after), self.retry_after_cap)
         backoff = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return backoff * (0.5 + self.jitter() / 2)
+
+
+def call_with_retries(attempt: Callable[[], _T], *, method: str, policy: RetryPolicy, log: Any) -> _T:
+    """Run ``attempt`` until it returns, retrying with tenacity what ``policy`` deems safe.
+
+    ``attempt`` raises :class:`AttemptFailed` for a failure; the last one's typed error is raised.
+    Each wait honours a capped ``Retry-After``, else exponential backoff with jitter, and is logged
+    as ``[Try n of N]`` with the error's (already scrubbed) message.
+
+    :param attempt: One attempt of the request.
+    :param method: The method the retry rules apply to (``"GET"`` for a side-effect-free POST).
+    :param policy: Attempts, waits and the sleep function.
+    :param log: Where the retries are logged (a stdlib or structlog logger: ``warning(msg, *args)``).
+    """
+
+    def retryable(exc: BaseException) -> bool:
+        return isinstance(exc, AttemptFailed) and policy.is_retryable(method, exc.error, request_sent=exc.request_sent)
+
+    def wait(state: RetryCallState) -> float:
+        return policy.wait_before(state.attempt_number, _failure(state).error)
+
+    def before_sleep(state: RetryCallState) -> None:
+        pause = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "[Try %d of %d] %s; retrying in %.2f s",
+            state.attempt_number,
+            policy.max_attempts,
+            _failure(state).error,
+            pause,
+        )
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=wait,
+        retry=retry_if_exception(retryable),
+        sleep=policy.sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except AttemptFailed as failed:
+        raise failed.error from None
+
+
+def _failure(state: RetryCallState) -> AttemptFailed:
+    outcome = state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    assert isinstance(exc, AttemptFailed)
+    return exc

@@ -13,15 +13,18 @@ bare list; resources carry ``uuid`` or ``id``. Nothing here does I/O or imports 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from airflow_provider_dailybot._api_compat import (
+    PROFILE_NESTED_ORG_KEYS,
+    PROFILE_ORG_KEYS,
+    PROFILE_USER_KEYS,
+    SUBSCRIPTION_ID_KEYS,
+    first_value,
+)
 from airflow_provider_dailybot.resources import resource_id, split_page
 from airflow_provider_dailybot.summaries import describe_value
-
-#: Keys of ``GET /v1/me/`` naming the key's owner, and its organization (flat or nested).
-PROFILE_USER_KEYS = ("full_name", "user", "username", "email", "uuid")
-PROFILE_ORG_KEYS = ("organization_name", "organization_uuid")
 
 
 class UnexpectedShape(ValueError):
@@ -32,7 +35,7 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def profile_names(body: dict[str, Any]) -> tuple[str | None, str | None]:
+def profile_names(body: Mapping[str, object]) -> tuple[str | None, str | None]:
     """Return ``(user, organization)`` display names of a ``/v1/me/`` profile (``None`` when absent).
 
     :param body: A profile that passed :func:`profile`.
@@ -40,12 +43,14 @@ def profile_names(body: dict[str, Any]) -> tuple[str | None, str | None]:
     user = next((_text(body.get(key)) for key in PROFILE_USER_KEYS if _text(body.get(key))), None)
     organization = body.get("organization")
     nested = organization if isinstance(organization, dict) else {}
+    name_key, uuid_key = PROFILE_ORG_KEYS
+    nested_name, nested_uuid = PROFILE_NESTED_ORG_KEYS
     org = (
-        _text(body.get("organization_name"))
-        or _text(nested.get("name"))
+        _text(body.get(name_key))
+        or _text(nested.get(nested_name))
         or _text(organization)
-        or _text(body.get("organization_uuid"))
-        or _text(nested.get("uuid"))
+        or _text(body.get(uuid_key))
+        or _text(nested.get(nested_uuid))
     )
     return user, org
 
@@ -162,7 +167,7 @@ def created_subscription(body: Any) -> dict[str, Any]:
             f"expected the created subscription (an object with an id), got {describe_value(body)}; "
             "the create response has no id and the subscription may exist in DailyBot"
         )
-    hook_id = body.get("id") or body.get("uuid") or body.get("hook_id")
+    hook_id = first_value(body, SUBSCRIPTION_ID_KEYS)
     if not hook_id or isinstance(hook_id, (bool, dict, list)):
         raise UnexpectedShape(
             f"the create response has no id ({describe_value(body)}); the subscription may exist in DailyBot"

@@ -162,7 +162,7 @@ class Clients:
         self.session.delete(url, params=params, json=params, timeout=30, allow_redirects=False).raise_for_status()
 
     def hook_create_delete(self) -> None:
-        sub = self.hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=EVENTS, bearer=BEARER)
+        sub = self.hook.create_webhook_subscription(hook_url=HOOK_URL, events=EVENTS, bearer=BEARER)
         if not self.hook.delete_webhook_subscription(sub.id, hook_url=sub.hook_url):
             raise RuntimeError("the subscription just created was not found for deletion")
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseNotifier
 
 from airflow_provider_dailybot.connection import DEFAULT_CONN_ID
-from airflow_provider_dailybot.resources import MESSAGE_ARGUMENTS
+from airflow_provider_dailybot.payloads import MessageRequest
 
 if TYPE_CHECKING:
     import jinja2
@@ -78,33 +78,24 @@ class DailyBotNotifier(BaseNotifier):
         alerts.
     """
 
-    template_fields: Sequence[str] = (*MESSAGE_ARGUMENTS, "dailybot_conn_id")
+    #: The templated fields of :class:`~airflow_provider_dailybot.payloads.MessageRequest`, and the connection.
+    template_fields: Sequence[str] = (*MessageRequest.template_fields(), "dailybot_conn_id")
 
+    @MessageRequest.arguments_of(message=DEFAULT_MESSAGE)
     def __init__(
-        self,
-        *,
-        message: str = DEFAULT_MESSAGE,
-        target_users: str | list[str] | None = None,
-        target_teams: str | list[str] | None = None,
-        target_channels: Any = None,
-        buttons: list[dict[str, Any]] | None = None,
-        image_url: str | None = None,
-        extra: dict[str, Any] | None = None,
-        dailybot_conn_id: str = DEFAULT_CONN_ID,
-        context: Context | None = None,
+        self, *, dailybot_conn_id: str = DEFAULT_CONN_ID, context: Context | None = None, **kwargs: Any
     ) -> None:
-        if not (target_users or target_teams or target_channels):
+        arguments = MessageRequest.take(kwargs, message=DEFAULT_MESSAGE)
+        if kwargs:
+            raise TypeError(f"DailyBotNotifier got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        request = MessageRequest(**arguments)
+        if not request.has_target():
             raise ValueError("DailyBotNotifier needs at least one of target_users, target_teams or target_channels")
-        if not isinstance(message, str) or not message.strip():
+        if not isinstance(request.message, str) or not request.message.strip():
             raise ValueError("DailyBotNotifier message must be a non-empty string (a Jinja template)")
         super().__init__(context=context)
-        self.message = message
-        self.target_users = target_users
-        self.target_teams = target_teams
-        self.target_channels = target_channels
-        self.buttons = buttons
-        self.image_url = image_url
-        self.extra = extra
+        for name, value in arguments.items():
+            setattr(self, name, value)
         self.dailybot_conn_id = dailybot_conn_id
         self._templates = {name: getattr(self, name) for name in self.template_fields}
 
@@ -132,15 +123,15 @@ class DailyBotNotifier(BaseNotifier):
             raise ValueError(f"dailybot_conn_id must be a non-empty string, got {self.dailybot_conn_id!r}")
         return self.dailybot_conn_id.strip()
 
-    def _message_kwargs(self) -> dict[str, Any]:
-        return {**{name: getattr(self, name) for name in MESSAGE_ARGUMENTS}, "extra": self.extra}
+    def _request(self) -> MessageRequest:
+        return MessageRequest(**{name: getattr(self, name) for name in MessageRequest.field_names()})
 
     def notify(self, context: Context) -> None:
         """Send the rendered message (sync: task and DAG callbacks).
 
         :param context: The callback's context (already used to render the fields).
         """
-        self.hook.send_message(**self._message_kwargs())
+        self.hook.send_message(self._request())
 
     async def async_notify(self, context: Context) -> None:
         """Send the rendered message without blocking the event loop (deadline alerts, in the triggerer).
@@ -151,7 +142,7 @@ class DailyBotNotifier(BaseNotifier):
 
         hook = await async_dailybot_hook(self._conn_id())
         try:
-            await asyncio.to_thread(hook.send_message, **self._message_kwargs())
+            await asyncio.to_thread(hook.send_message, self._request())
         finally:
             hook.close()
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dailybot.operators._base import DEFAULT_CONN_ID, DailyBotBaseOperator
+from airflow_provider_dailybot.payloads import KudosRequest
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -39,40 +40,26 @@ class DailyBotGiveKudosOperator(DailyBotBaseOperator):
     :param is_anonymous: Hide the giver.
     :param by_dailybot: Give the kudos as the DailyBot bot rather than the API key's owner.
     :param company_value: A company value the kudos celebrates. (templated)
+    :param extra: Further ``POST /v1/kudos/`` body fields.
     :param dailybot_conn_id: The DailyBot connection. (templated)
     """
 
-    template_fields: Sequence[str] = ("receivers", "content", "company_value", "dailybot_conn_id")
+    #: The templated fields of :class:`~airflow_provider_dailybot.payloads.KudosRequest`, and the connection.
+    template_fields: Sequence[str] = (*KudosRequest.template_fields(), "dailybot_conn_id")
     template_fields_renderers = {"content": "md"}
 
-    def __init__(
-        self,
-        *,
-        receivers: str | list[str],
-        content: str,
-        is_anonymous: bool = False,
-        by_dailybot: bool = False,
-        company_value: str | None = None,
-        dailybot_conn_id: str = DEFAULT_CONN_ID,
-        **kwargs: Any,
-    ) -> None:
+    @KudosRequest.arguments_of()
+    def __init__(self, *, dailybot_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        arguments = KudosRequest.take(kwargs)
         super().__init__(dailybot_conn_id=dailybot_conn_id, **kwargs)
-        if receivers in (None, "", [], ()):
+        if arguments["receivers"] in (None, "", [], ()):
             raise ValueError("DailyBotGiveKudosOperator needs at least one receiver (a user UUID)")
-        self.receivers = receivers
-        self.content = content
-        self.is_anonymous = is_anonymous
-        self.by_dailybot = by_dailybot
-        self.company_value = company_value
+        for name, value in arguments.items():
+            setattr(self, name, value)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_dailybot.resources import identifier_list, resource_id
 
-        result = self.hook.give_kudos(
-            receivers=self.receivers,
-            content=self.content,
-            is_anonymous=self.is_anonymous,
-            by_dailybot=self.by_dailybot,
-            company_value=self.company_value,
-        )
-        return {"kudos_id": resource_id(result), "receivers": identifier_list(self.receivers, "receivers")}
+        request = KudosRequest(**{name: getattr(self, name) for name in KudosRequest.field_names()})
+        result = self.hook.give_kudos(request)
+        return {"kudos_id": resource_id(result), "receivers": identifier_list(request.receivers, "receivers")}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dailybot.operators._base import DEFAULT_CONN_ID, DailyBotBaseOperator
-from airflow_provider_dailybot.resources import MESSAGE_ARGUMENTS
+from airflow_provider_dailybot.payloads import MessageRequest
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -59,32 +59,21 @@ class DailyBotSendMessageOperator(DailyBotBaseOperator):
     :param dailybot_conn_id: The DailyBot connection. (templated)
     """
 
-    template_fields: Sequence[str] = (*MESSAGE_ARGUMENTS, "dailybot_conn_id")
+    #: The templated fields of :class:`~airflow_provider_dailybot.payloads.MessageRequest`, and the connection.
+    template_fields: Sequence[str] = (*MessageRequest.template_fields(), "dailybot_conn_id")
     template_fields_renderers = {"message": "md", "buttons": "json", "target_channels": "json"}
 
-    def __init__(
-        self,
-        *,
-        message: str,
-        target_users: str | list[str] | None = None,
-        target_teams: str | list[str] | None = None,
-        target_channels: Any = None,
-        buttons: list[dict[str, Any]] | None = None,
-        image_url: str | None = None,
-        extra: dict[str, Any] | None = None,
-        dailybot_conn_id: str = DEFAULT_CONN_ID,
-        **kwargs: Any,
-    ) -> None:
+    @MessageRequest.arguments_of()
+    def __init__(self, *, dailybot_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        arguments = MessageRequest.take(kwargs)
         super().__init__(dailybot_conn_id=dailybot_conn_id, **kwargs)
-        require_target(type(self).__name__, target_users, target_teams, target_channels)
-        self.message = message
-        self.target_users = target_users
-        self.target_teams = target_teams
-        self.target_channels = target_channels
-        self.buttons = buttons
-        self.image_url = image_url
-        self.extra = extra
+        require_target(
+            type(self).__name__, arguments["target_users"], arguments["target_teams"], arguments["target_channels"]
+        )
+        for name, value in arguments.items():
+            setattr(self, name, value)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        result = self.hook.send_message(**{name: getattr(self, name) for name in MESSAGE_ARGUMENTS}, extra=self.extra)
+        request = MessageRequest(**{name: getattr(self, name) for name in MessageRequest.field_names()})
+        result = self.hook.send_message(request)
         return {"bot_message_id": result.get("bot_message_id")}

@@ -203,7 +203,7 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
         try:
             subscription = self.hook.create_webhook_subscription(
                 hook_url=hook_url,
-                subscriptions=events,
+                events=events,
                 subscribed_objects=objects,
                 name=name,
                 bearer=secret,
@@ -227,7 +227,7 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
                 ChannelSubscription(
                     hook_id=subscription.id,
                     hook_url=subscription.hook_url,
-                    events=list(subscription.subscriptions),
+                    events=list(subscription.events),
                     secret_sha256=secret_hash,
                     created_at=created_at,
                 )
@@ -238,7 +238,7 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
             "hook_id": subscription.id,
             "hook_url": subscription.hook_url,
             "channel": channel,
-            "events": list(subscription.subscriptions),
+            "events": list(subscription.events),
             "created_at": created_at,
         }
 

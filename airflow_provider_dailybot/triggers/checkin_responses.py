@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_provider_dailybot import validation
 from airflow_provider_dailybot.connection import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
@@ -121,8 +122,8 @@ class DailyBotNewCheckinResponsesTrigger(BaseEventTrigger):
         if not isinstance(dailybot_conn_id, str) or not dailybot_conn_id.strip():
             raise ValueError(f"dailybot_conn_id must be a non-empty string, got {dailybot_conn_id!r}")
         self.dailybot_conn_id = dailybot_conn_id
-        self.poll_interval = _positive(poll_interval, "poll_interval")
-        self.backoff_max = _positive(backoff_max, "backoff_max")
+        self.poll_interval = validation.positive_seconds(poll_interval, "poll_interval")
+        self.backoff_max = validation.positive_seconds(backoff_max, "backoff_max")
         if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or not 0 <= lookback_days <= 31:
             raise ValueError(f"lookback_days must be an integer from 0 to 31, got {lookback_days!r}")
         self.lookback_days = lookback_days
@@ -301,9 +302,3 @@ class DailyBotNewCheckinResponsesTrigger(BaseEventTrigger):
 def _day(response: dict[str, Any], default: str) -> str:
     day = response.get("response_date") or str(response.get("created_at") or "")[:10]
     return str(day) if day else default
-
-
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)

@@ -17,8 +17,7 @@ Every function reads the configuration when called, so nothing here is evaluated
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
+from airflow_provider_dailybot import validation
 from airflow_provider_dailybot.webhooks.assets import validate_channel_name
 
 #: Path under which the plugin mounts the receiver on the api-server.
@@ -45,13 +44,7 @@ def _get_int(key: str, default: int, *, minimum: int) -> int:
     raw = _get(CONFIG_SECTION, key)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"[{CONFIG_SECTION}] {key} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"[{CONFIG_SECTION}] {key} must be at least {minimum}, got {value}")
-    return value
+    return validation.parse_int(raw, f"[{CONFIG_SECTION}] {key}", minimum=minimum)
 
 
 def receiver_max_body_bytes() -> int:
@@ -65,9 +58,7 @@ def receiver_dedupe_window_seconds() -> int:
 
 
 def _checked_base(url: str, option: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError(f"{option} must be an absolute http(s) URL without query or fragment, got {url!r}")
+    validation.http_url(url, option, query=False, credentials=True)
     return url.rstrip("/")
 
 

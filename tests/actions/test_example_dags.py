@@ -200,7 +200,7 @@ def test_blocker_alert_from_webhook_deliveries(
     hook = DailyBotHook()
     hook.create_webhook_subscription(
         hook_url=f"{RECEIVER_BASE}/dailybot/webhooks/{channel}",
-        subscriptions=["followups.response.completed"],
+        events=["followups.response.completed"],
         subscribed_objects=[seed.CHECKIN_ID],
         bearer=secret,
     )

@@ -267,7 +267,7 @@ def test_posts_are_sent_once_on_ambiguous_failures_but_retried_when_throttled(
 def test_kudos_are_announced_to_kudos_subscriptions(fake: FakeDailyBotServer, hook: DailyBotHook) -> None:
     received: list[bytes] = []
     fake.transport = lambda url, headers, body, timeout: received.append(body) or 200
-    hook.create_webhook_subscription(hook_url="https://hooks.example.com/kudos", subscriptions=["kudos.posted"])
+    hook.create_webhook_subscription(hook_url="https://hooks.example.com/kudos", events=["kudos.posted"])
     hook.give_kudos(receivers=[seed.ALAN], content="Thanks for the fix", by_dailybot=True)
     (attempt,) = fake.wait_for_deliveries(1)
     body = attempt.envelope["body"]

@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 
+from airflow_provider_dailybot.payloads import build_kudos_payload, build_message_payload
 from airflow_provider_dailybot.resources import (
     as_date,
-    build_kudos_payload,
-    build_message_payload,
     date_range,
     identifier_list,
     resource_id,

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_dailybot.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_dailybot.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dailybot.testing import FakeDailyBotServer
 from demo.processes import AirflowStack
 from tests.conftest import REPO_ROOT

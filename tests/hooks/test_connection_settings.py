@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from airflow_provider_dailybot.connection import (
+    ConnectionFields,
     DailyBotConnectionError,
     DailyBotConnectionSettings,
     is_loopback_host,
@@ -148,3 +149,36 @@ def test_hook_constructor_does_no_io_and_validates_arguments(monkeypatch):
         DailyBotHook(max_attempts="3")
     with pytest.raises(ValueError, match="max_attempts"):
         DailyBotHook(max_attempts=0)
+
+
+def test_connection_error_is_in_the_dailybot_error_tree_and_still_a_value_error():
+    from airflow_provider_dailybot.exceptions import DailyBotError
+
+    assert issubclass(DailyBotConnectionError, DailyBotError)
+    assert issubclass(DailyBotConnectionError, ValueError)
+    with pytest.raises(DailyBotError, match="no DailyBot API key"):
+        DailyBotConnectionSettings.from_connection(ConnectionFields(conn_id="db", password=""))
+
+
+def test_settings_given_to_the_constructor_are_used_and_the_connection_is_not_read():
+    settings = DailyBotConnectionSettings.from_connection(ConnectionFields(conn_id="nowhere", password=API_KEY))
+    hook = DailyBotHook("nowhere", settings=settings)  # no such connection: reading it would raise
+    assert hook.settings is settings
+    assert hook.session.headers["X-API-KEY"] == API_KEY
+
+
+def test_the_async_factory_reads_the_connection_once_and_applies_the_overrides(set_dailybot_connection, monkeypatch):
+    import asyncio
+
+    from airflow_provider_dailybot.hooks.dailybot import async_dailybot_hook
+
+    conn_id = set_dailybot_connection("https://dailybot.example.com", conn_id="async_conn", timeout=7, max_pages=3)
+    hook = asyncio.run(async_dailybot_hook(conn_id, timeout=5))
+    monkeypatch.delenv("AIRFLOW_CONN_ASYNC_CONN")  # the hook must not read the connection again
+    assert (hook.settings.base_url, hook.settings.timeout, hook.settings.max_pages) == (
+        "https://dailybot.example.com/v1/",
+        5.0,
+        3,
+    )
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        asyncio.run(async_dailybot_hook("async_conn", timeout=-1))

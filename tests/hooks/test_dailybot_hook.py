@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from airflow.exceptions import AirflowProviderDeprecationWarning
 
 from airflow_provider_dailybot.events import KNOWN_EVENTS
 from airflow_provider_dailybot.exceptions import (
@@ -86,7 +87,7 @@ def test_free_plan_key_is_a_permission_error_with_a_hint(fake, hook, switch, cod
 def test_non_admin_key_cannot_manage_webhooks(fake, hook):
     fake.org_admin = False
     with pytest.raises(DailyBotPermissionError) as excinfo:
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert excinfo.value.code == "org_admin_required"
     assert excinfo.value.status_code == 403
     assert "organization admin" in str(excinfo.value)
@@ -145,9 +146,7 @@ def test_django_html_500_page_is_summarised(fake, hook):
 
 def test_field_errors_of_a_400_are_exposed(fake, hook):
     with pytest.raises(DailyBotBadRequestError) as excinfo:
-        hook.create_webhook_subscription(
-            hook_url=HOOK_URL, subscriptions=["workflow.finished"], allow_unknown_events=True
-        )
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["workflow.finished"], allow_unknown_events=True)
     assert "subscriptions" in excinfo.value.field_errors
     assert "subscriptions" in str(excinfo.value)
 
@@ -222,7 +221,7 @@ def test_daily_quota_is_never_retried(fake, hook, sleeps):
 def test_create_is_not_retried_on_5xx(fake, hook, sleeps, status):
     fake.inject(status=status, method="POST", times=3)
     with pytest.raises(DailyBotServerError):
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert len(_requests(fake, "POST")) == 1
     assert sleeps.waits == []
 
@@ -230,14 +229,14 @@ def test_create_is_not_retried_on_5xx(fake, hook, sleeps, status):
 def test_create_that_dailybot_processed_but_answered_500_leaves_exactly_one(fake, hook):
     fake.inject(status=500, method="POST", after_processing=True)
     with pytest.raises(DailyBotServerError):
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert len(fake.subscriptions) == 1  # DailyBot did the work; the hook did not do it twice
     assert len(_requests(fake, "POST")) == 1
 
 
 def test_create_is_retried_after_429(fake, hook, sleeps):
     fake.inject(status=429, method="POST", retry_after=1)
-    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert [s.id for s in fake.subscriptions] == [sub.id]
     assert sleeps.waits == [1.0]
 
@@ -245,7 +244,7 @@ def test_create_is_retried_after_429(fake, hook, sleeps):
 def test_create_with_a_dropped_connection_is_not_retried(fake, hook, sleeps):
     fake.inject(drop=True, method="POST", after_processing=True)
     with pytest.raises(DailyBotTransportError):
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert len(fake.subscriptions) == 1
     assert sleeps.waits == []
 
@@ -255,7 +254,7 @@ def test_create_read_timeout_is_not_retried(fake, set_dailybot_connection, sleep
     fake.inject(delay=1.0, method="POST")
     hook = DailyBotHook(timeout=0.3, retry_policy=RetryPolicy(sleep=sleeps))
     with pytest.raises(DailyBotTimeoutError) as excinfo:
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert "0.3 s timeout" in str(excinfo.value)
     assert len(_requests(fake, "POST")) <= 1
     assert sleeps.waits == []
@@ -275,7 +274,7 @@ def test_create_is_retried_when_nothing_was_sent(set_dailybot_connection, sleeps
     set_dailybot_connection(f"http://127.0.0.1:{free_port()}")
     hook = DailyBotHook(retry_policy=RetryPolicy(max_attempts=3, sleep=sleeps))
     with pytest.raises(DailyBotTransportError) as excinfo:
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert len(sleeps.waits) == 2
     assert "refused" in str(excinfo.value).lower()
 
@@ -290,7 +289,7 @@ def test_create_reads_the_id_tolerantly(fake, hook, id_key, status):
     fake.create_status = status
     sub = hook.create_webhook_subscription(
         hook_url=HOOK_URL,
-        subscriptions=["followups.response.completed", "kudos.posted"],
+        events=["followups.response.completed", "kudos.posted"],
         subscribed_objects=["3F2504E0-4F89-11D3-9A0C-0305E82C3301"],
         name="airflow standups",
         bearer="s3cret-bearer-value",
@@ -299,18 +298,28 @@ def test_create_reads_the_id_tolerantly(fake, hook, id_key, status):
     (stored,) = fake.subscriptions
     assert sub.id == stored.id
     assert sub.hook_url == HOOK_URL
-    assert sub.subscriptions == ["followups.response.completed", "kudos.posted"]
+    assert sub.events == ["followups.response.completed", "kudos.posted"]
     assert stored.subscribed_objects == ["3f2504e0-4f89-11d3-9a0c-0305e82c3301"]
     assert stored.name == "airflow standups"
     assert stored.has_bearer
-    assert sub.to_dict()["hook_id"] == sub.id
-    assert "s3cret-bearer-value" not in repr(sub.to_dict())
+    assert "s3cret-bearer-value" not in repr(sub)
+
+
+def test_subscriptions_is_a_deprecated_alias_of_events(fake, hook):
+    with pytest.warns(AirflowProviderDeprecationWarning, match=r"subscriptions=\.\.\.\) is deprecated; use events"):
+        sub = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+    assert [s.subscriptions for s in fake.subscriptions] == [["kudos.posted"]]
+    with pytest.warns(AirflowProviderDeprecationWarning, match=r"\.subscriptions is deprecated; use \.events"):
+        assert sub.subscriptions == sub.events == ["kudos.posted"]
+    with pytest.raises(TypeError, match="not both"):
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"], subscriptions=["kudos.posted"])
+    assert len(fake.subscriptions) == 1
 
 
 def test_create_without_an_id_in_the_response_is_an_error(fake, hook):
     fake.create_id_key = "something_else"
     with pytest.raises(DailyBotApiError, match="no id"):
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
 
 
 @pytest.mark.parametrize(
@@ -321,10 +330,10 @@ def test_create_without_an_id_in_the_response_is_an_error(fake, hook):
         ({"hook_url": "http://airflow.example.com/h"}, ValueError, "plain http"),
         ({"hook_url": "https://u:p@airflow.example.com/h"}, ValueError, "credentials"),
         ({"hook_url": 42}, TypeError, "hook_url must be a string"),
-        ({"subscriptions": "kudos.posted"}, TypeError, "list of DailyBot event names"),
-        ({"subscriptions": []}, ValueError, "at least one event"),
-        ({"subscriptions": ["kudos.post"]}, ValueError, "did you mean 'kudos.posted'"),
-        ({"subscriptions": [7]}, TypeError, "must be strings"),
+        ({"events": "kudos.posted"}, TypeError, "list of DailyBot event names"),
+        ({"events": []}, ValueError, "at least one event"),
+        ({"events": ["kudos.post"]}, ValueError, "did you mean 'kudos.posted'"),
+        ({"events": [7]}, TypeError, "must be strings"),
         ({"subscribed_objects": ["not-a-uuid"]}, ValueError, "is not a UUID"),
         ({"subscribed_objects": "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}, TypeError, "list of UUID"),
         ({"name": "  "}, ValueError, "name"),
@@ -333,7 +342,7 @@ def test_create_without_an_id_in_the_response_is_an_error(fake, hook):
     ],
 )
 def test_create_validates_before_any_request(fake, hook, kwargs, error, message):
-    arguments = {"hook_url": HOOK_URL, "subscriptions": ["kudos.posted"], **kwargs}
+    arguments = {"hook_url": HOOK_URL, "events": ["kudos.posted"], **kwargs}
     with pytest.raises(error, match=message):
         hook.create_webhook_subscription(**arguments)
     assert fake.requests == []
@@ -341,7 +350,7 @@ def test_create_validates_before_any_request(fake, hook, kwargs, error, message)
 
 def test_unknown_event_message_names_every_valid_event(hook):
     with pytest.raises(ValueError, match=r"Unknown DailyBot event 'checkin\.completed'") as excinfo:
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["checkin.completed"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["checkin.completed"])
     for event in KNOWN_EVENTS:
         assert event in str(excinfo.value)
 
@@ -350,7 +359,7 @@ def test_opt_ins_let_through_new_events_and_plain_http(fake, hook):
     with pytest.raises(DailyBotBadRequestError):  # the fake, like DailyBot, refuses what it does not know
         hook.create_webhook_subscription(
             hook_url="http://airflow.internal/h",
-            subscriptions=["FORMS_RESPONSE_APPROVED"],
+            events=["FORMS_RESPONSE_APPROVED"],
             allow_unknown_events=True,
             allow_insecure_hook_url=True,
         )
@@ -358,7 +367,7 @@ def test_opt_ins_let_through_new_events_and_plain_http(fake, hook):
 
 
 def test_loopback_http_hook_url_is_fine(fake, hook):
-    sub = hook.create_webhook_subscription(hook_url="http://127.0.0.1:9/h", subscriptions=["kudos.posted"])
+    sub = hook.create_webhook_subscription(hook_url="http://127.0.0.1:9/h", events=["kudos.posted"])
     assert sub.hook_url == "http://127.0.0.1:9/h"
 
 
@@ -368,8 +377,8 @@ def test_loopback_http_hook_url_is_fine(fake, hook):
 @pytest.mark.parametrize("forms", [{"query"}, {"body"}, {"path"}, {"query", "body", "path"}])
 def test_delete_works_whichever_form_the_server_implements(fake, hook, forms):
     fake.delete_forms = set(forms)
-    first = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
-    second = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+    first = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
+    second = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert hook.delete_webhook_subscription(first.id, hook_url=first.hook_url) is True
     before = len(_requests(fake, "DELETE"))
     assert hook.delete_webhook_subscription(second.id, hook_url=second.hook_url) is True
@@ -379,7 +388,7 @@ def test_delete_works_whichever_form_the_server_implements(fake, hook, forms):
 
 
 def test_delete_of_a_gone_subscription(fake, hook):
-    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert hook.delete_webhook_subscription(sub.id) is True
     assert hook.delete_webhook_subscription(sub.id) is False
     with pytest.raises(DailyBotNotFoundError):
@@ -387,7 +396,7 @@ def test_delete_of_a_gone_subscription(fake, hook):
 
 
 def test_delete_is_retried_on_5xx(fake, hook, sleeps):
-    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     fake.inject(status=503, method="DELETE")
     assert hook.delete_webhook_subscription(sub.id, hook_url=sub.hook_url) is True
     assert len(sleeps.waits) == 1
@@ -395,7 +404,7 @@ def test_delete_is_retried_on_5xx(fake, hook, sleeps):
 
 
 def test_delete_permission_error_is_raised_not_swallowed(fake, hook):
-    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+    sub = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     fake.org_admin = False
     with pytest.raises(DailyBotPermissionError):
         hook.delete_webhook_subscription(sub.id)
@@ -454,7 +463,7 @@ def test_api_key_never_in_logs_errors_or_reprs(fake, hook, caplog, capsys):
     fake.inject(status=500, method="POST")
     errors: list[DailyBotError] = []
     try:
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     except DailyBotError as err:
         errors.append(err)
     fake.free_plan = True

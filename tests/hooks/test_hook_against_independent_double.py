@@ -23,7 +23,7 @@ def test_create_then_delete_whichever_form_the_server_supports(set_dailybot_conn
     with DailyBotDouble(API_KEY, delete_form=delete_form) as double:
         set_dailybot_connection(double.base_url)
         hook = DailyBotHook()
-        sub = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"], bearer="b" * 32)
+        sub = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"], bearer="b" * 32)
         assert sub.id in double.hooks
         assert double.hooks[sub.id]["subscriptions"] == ["kudos.posted"]
         assert double.received[-1]["headers"]["X-API-KEY"] == API_KEY
@@ -50,7 +50,7 @@ def test_waits_out_retry_after_then_succeeds(set_dailybot_connection):
         )
         hook = DailyBotHook()
         started = time.monotonic()
-        sub = hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        sub = hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
         waited = time.monotonic() - started
     posts = [r for r in double.received if r["method"] == "POST"]
     assert len(posts) == 2
@@ -64,7 +64,7 @@ def test_does_not_retry_a_create_that_got_a_500(set_dailybot_connection, sleeps)
         double.script("POST", "/v1/webhook-subscription/", (500, {}, b"<h1>Server Error (500)</h1>"))
         hook = DailyBotHook(retry_policy=RetryPolicy(max_attempts=5, sleep=sleeps))
         with pytest.raises(DailyBotServerError) as excinfo:
-            hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+            hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert [r["method"] for r in double.received] == ["POST"]
     assert sleeps.waits == []
     assert excinfo.value.status_code == 500
@@ -82,7 +82,7 @@ def test_typed_error_carries_dailybot_code_and_never_the_key(set_dailybot_connec
         )
         hook = DailyBotHook()
         with pytest.raises(DailyBotPermissionError) as excinfo:
-            hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+            hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
         ok, message = hook.test_connection()
     error = excinfo.value
     assert error.code == "org_admin_required"

@@ -133,7 +133,7 @@ def test_row1_an_oversized_answer_is_never_retried_get_or_post(hostile, set_dail
     with pytest.raises(DailyBotResponseTooLargeError):
         hook.get_me()
     with pytest.raises(DailyBotResponseTooLargeError):
-        hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"])
+        hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"])
     assert [r.method for r in hostile.seen()] == ["GET", "POST"]
     assert sleeps.waits == []
 
@@ -166,7 +166,7 @@ def test_row2_a_get_is_retried_within_its_attempts_and_a_post_is_not(hostile, se
     assert isinstance(error, DailyBotTimeoutError)
     assert elapsed < 2 * 1 + 2
     _, error, _ = _in_thread(
-        lambda: hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"]), 15
+        lambda: hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"]), 15
     )
     assert isinstance(error, DailyBotTimeoutError)
     assert [r.method for r in hostile.seen()] == ["GET", "GET", "POST"]  # a POST that went out is sent once
@@ -198,7 +198,7 @@ def test_row3_a_megabyte_of_less_than_signs_is_summarised_at_once(hostile, set_d
     call = (
         hook.get_me
         if method == "get_me"
-        else (lambda: hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"]))
+        else (lambda: hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"]))
     )
     outcome, message, elapsed = _in_child(call, 10)
     assert outcome == "DailyBotServerError", message

@@ -110,7 +110,7 @@ CALLS: dict[str, Callable[[DailyBotHook], Any]] = {
     "get_me": lambda h: h.get_me(),
     "test_connection": lambda h: h.test_connection(),
     "create_webhook_subscription": lambda h: h.create_webhook_subscription(
-        hook_url=HOOK_URL, subscriptions=["kudos.posted"], bearer=BEARER
+        hook_url=HOOK_URL, events=["kudos.posted"], bearer=BEARER
     ),
     "delete_webhook_subscription": lambda h: h.delete_webhook_subscription("hook-1", hook_url=HOOK_URL),
     "get_sample_event": lambda h: h.get_sample_event("kudos.posted"),
@@ -413,7 +413,7 @@ def test_a_well_behaved_answer_passes_the_same_checks(servers, set_dailybot_conn
     hook = _hook(set_dailybot_connection, hostile.base_url, KEY_40)
     assert hook.get_me()["full_name"] == "Ada Lovelace"
     assert hook.test_connection() == (True, "Authenticated as Ada Lovelace (Acme Corp)")
-    assert hook.create_webhook_subscription(hook_url=HOOK_URL, subscriptions=["kudos.posted"]).id == "1"
+    assert hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"]).id == "1"
     assert hook.get_user(UUID)["uuid"] == "u-1"
     assert _check_output(caplog, capsys, [KEY_40]) == []
     assert all(r.headers["x-api-key"] == KEY_40 for r in hostile.seen())

@@ -86,3 +86,57 @@ def test_parse_retry_after_forms():
 def test_policy_refuses_zero_attempts():
     with pytest.raises(ValueError, match="at least 1"):
         RetryPolicy(max_attempts=0)
+
+
+def _flaky(errors, *, sent=True):
+    """An attempt that fails with each of ``errors`` in turn, then answers "ok"; counts its calls."""
+    from airflow_provider_dailybot.retries import AttemptFailed
+
+    calls = []
+
+    def attempt():
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise AttemptFailed(errors[len(calls) - 1], request_sent=sent)
+        return "ok"
+
+    return attempt, calls
+
+
+def test_call_with_retries_waits_the_capped_retry_after_then_backs_off(caplog):
+    import logging
+
+    from airflow_provider_dailybot.retries import call_with_retries
+
+    sleeps: list[float] = []
+    policy = RetryPolicy(max_attempts=3, backoff_base=0.5, retry_after_cap=10, sleep=sleeps.append, jitter=lambda: 1.0)
+    throttled = DailyBotRateLimitError("DailyBot GET /v1/me/ failed with HTTP 429", retry_after=99)
+    attempt, calls = _flaky([throttled, DailyBotServerError("DailyBot GET /v1/me/ failed with HTTP 503")])
+    log = logging.getLogger("test.retries")
+    with caplog.at_level(logging.WARNING, logger="test.retries"):
+        assert call_with_retries(attempt, method="GET", policy=policy, log=log) == "ok"
+    assert (len(calls), sleeps) == (3, [10.0, 1.0])  # Retry-After capped at 10; then 0.5 * 2 ** 1
+    assert "[Try 1 of 3] DailyBot GET /v1/me/ failed with HTTP 429; retrying in 10.00 s" in caplog.text
+    assert "[Try 2 of 3]" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "sent", "attempts"),
+    [
+        ("POST", DailyBotServerError("x"), True, 1),  # may have been processed: never twice
+        ("POST", DailyBotTransportError("x"), False, 3),  # nothing was sent: safe
+        ("GET", DailyBotQuotaExceededError("x"), True, 1),  # the daily quota: never retried
+        ("GET", DailyBotServerError("x"), True, 3),  # bounded by max_attempts
+    ],
+)
+def test_call_with_retries_raises_the_typed_error_after_the_allowed_attempts(method, error, sent, attempts):
+    import logging
+
+    from airflow_provider_dailybot.retries import call_with_retries
+
+    policy = RetryPolicy(max_attempts=3, sleep=lambda _: None)
+    attempt, calls = _flaky([error] * 5, sent=sent)
+    with pytest.raises(type(error)) as excinfo:
+        call_with_retries(attempt, method=method, policy=policy, log=logging.getLogger("test.retries"))
+    assert excinfo.value is error
+    assert len(calls) == attempts
