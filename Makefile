@@ -2,8 +2,10 @@
 #
 #   make install        .venv with Airflow 3.3.2 (the main line) + this package, editable
 #   make install-floor  .venv-airflow-3.1 with Airflow 3.1.8 (the oldest supported)
-#   make test           lint (ruff, mypy) + the whole suite on 3.3.2, then again on 3.1.8
-#   make test-main      the suite on 3.3.2 only (fast loop)
+#   make test           lint (ruff, mypy) + the whole suite on 3.3.2, then again on 3.1.8 (what CI runs)
+#   make test-fast      unit + integration tests on 3.3.2, no e2e (no real Airflow processes, no browser), no lint
+#   make test-main      the whole suite on 3.3.2 only
+#   make test-floor     the whole suite on 3.1.8 only
 #   make lint           ruff + mypy
 #   make fake-dailybot  run the fake DailyBot server on 127.0.0.1:8765
 #   make demo           end-to-end demo on a real Airflow (mk/demo.mk)
@@ -12,6 +14,11 @@
 #
 # Installs are pinned by the committed constraints/ files so CI is reproducible; refresh them
 # with `make constraints` after changing dependencies.
+#
+# The suite runs on PYTEST_WORKERS pytest-xdist workers (default 2: the machines have 2 cores, and a
+# third worker was slower). Each worker is its own process with its own AIRFLOW_HOME and sqlite DB.
+# PYTEST_WORKERS=0 runs in one process; PYTEST_ARGS passes more options, e.g.
+#   make test-fast PYTEST_ARGS="tests/hooks -x"
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -25,8 +32,12 @@ CONSTRAINTS := constraints/airflow-$(AIRFLOW_VERSION)-py$(PYVER).txt
 CONSTRAINTS_FLOOR := constraints/airflow-$(AIRFLOW_FLOOR_VERSION)-py$(PYVER).txt
 PIP_QUIET := --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
+# One test at a time to whichever worker is free, the e2e tests first (tests/conftest.py): the long
+# ones start early and the short ones fill in around them.
+PYTEST_XDIST := -n $(PYTEST_WORKERS) $(if $(filter-out 0,$(PYTEST_WORKERS)),--dist load --maxschedchunk 1)
 
-.PHONY: install install-floor test test-main test-floor lint fake-dailybot constraints clean
+.PHONY: install install-floor test test-fast test-main test-floor lint fake-dailybot constraints clean
 
 install: $(VENV)/.installed
 install-floor: $(VENV_FLOOR)/.installed
@@ -55,11 +66,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+test-fast: install
+	$(VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_XDIST) $(PYTEST_ARGS)
+
 test-main: install
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test-floor: install-floor
-	$(VENV_FLOOR)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV_FLOOR)/bin/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test: lint test-main test-floor
 

@@ -8,7 +8,9 @@ metadata DB (created lazily by the ``airflow_db`` fixture), no example DAGs, and
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import pytest
 from airflow_provider_dailybot.testing.processes import port_open
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-_HOME = tempfile.mkdtemp(prefix="dailybot-airflow-home-")
+_HOME = tempfile.mkdtemp(prefix="dailybot-airflow-home-")  # one per test process: each xdist worker has its own
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = _HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags_examples")
@@ -46,6 +49,35 @@ def require_service(name: str, host: str, port: int) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message}; CI machines start it before the run, so this is a failure", pytrace=False)
     pytest.skip(f"{message}; start it to run this test")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, hand out the ``e2e`` tests first.
+
+    They are the longest (up to about a minute each: real Airflow processes). With ``make test``'s
+    ``--dist load --maxschedchunk 1`` each free worker takes the next test, so the long ones start
+    early and the many short in-process tests fill in around them, instead of one e2e test running
+    alone at the end while the other worker idles. A run without xdist keeps pytest's order.
+    """
+    if hasattr(config, "workerinput"):  # an xdist worker; every worker sorts alike, as xdist requires
+        items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_in_process_execution_api() -> None:
+    """Build the in-process execution API of ``dag.test()`` once per test process, as Airflow 3.2+ does.
+
+    Airflow 3.1's ``in_process_api_server()`` builds a new execution API app (its versioned routers
+    cost about 2 s of CPU) for every task instance ``dag.test()`` runs; 3.2+ caches it with
+    ``functools.lru_cache(maxsize=1)``. The same cache here makes the floor's run of the suite take
+    about the time of the main line's; where the function is already cached nothing changes.
+    """
+    import functools
+
+    from airflow.sdk.execution_time import supervisor
+
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
 
 
 @pytest.fixture(scope="session")
@@ -101,13 +133,22 @@ _FIGURES: list[str] = []
 
 
 @pytest.fixture
-def report_figure():
-    """Record a line (a measured figure) that is printed in pytest's terminal summary."""
+def report_figure(request: pytest.FixtureRequest):
+    """Record a line (a measured figure) that is printed in pytest's terminal summary.
+
+    The line travels in the test's report (``user_properties``), so under pytest-xdist it reaches the
+    controller process, which prints the summary.
+    """
 
     def _report(line: str) -> None:
-        _FIGURES.append(line)
+        request.node.user_properties.append(("figure", line))
 
     return _report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":  # the last report of a test carries every figure it recorded
+        _FIGURES.extend(str(value) for name, value in report.user_properties if name == "figure")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

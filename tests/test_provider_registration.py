@@ -65,6 +65,7 @@ def test_providers_manager_registers_the_connection_type_and_hook():
     assert hook_info.connection_testable is True
 
 
+@pytest.mark.e2e  # runs the `airflow` CLI as a process
 def test_airflow_providers_list_cli_shows_the_provider(airflow_home):
     airflow_cli = Path(sys.executable).with_name("airflow")
     result = subprocess.run(
@@ -94,6 +95,7 @@ print("HOOK_META", response.status_code, json.dumps(response.json()))
 """
 
 
+@pytest.mark.e2e  # builds the api-server in a fresh Airflow process (its own DB)
 def test_hook_meta_of_the_real_api_server_lists_the_dailybot_form(tmp_path):
     # A fresh interpreter, as a freshly started api-server: on Airflow 3.1 the form metadata of a hook
     # is only collected if hook_meta is the first thing in the process to import that hook.

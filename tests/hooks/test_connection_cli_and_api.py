@@ -31,6 +31,7 @@ def fake():
         yield server
 
 
+@pytest.mark.e2e  # runs the `airflow` CLI as processes
 def test_connections_add_then_connections_test(airflow_db, fake):
     _airflow("connections", "delete", "dailybot_cli", check=False)
     _airflow(
