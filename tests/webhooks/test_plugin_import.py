@@ -51,6 +51,7 @@ def test_plugin_import_adds_only_light_modules_and_defers_the_receiver(tmp_path)
         "airflow_provider_dailybot.webhooks.assets",
         "airflow_provider_dailybot.webhooks.config",
         "airflow_provider_dailybot.webhooks.plugin",
+        "airflow_provider_dailybot.validation",  # pure checks of the [dailybot] settings (stdlib only)
     }
     loaded_by_import = {m for m, loaded in report["after_import"].items() if loaded} & {
         "fastapi",
