@@ -41,11 +41,13 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import API_KEY as SUITE_API_KEY
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-API_KEY = f"sk-audit-LEAKCANARY-{uuid.uuid4().hex[:12]}"
+#: The suite's key, made unique to this run so that nothing an earlier run left can match it.
+API_KEY = f"{SUITE_API_KEY}-{uuid.uuid4().hex[:12]}"
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32), what the create operator generates
 URLSAFE_RUN = re.compile(rb"[A-Za-z0-9_-]{%d,}" % TOKEN_LENGTH)
 FERNET_TOKEN = re.compile(r"^gAAAAA[A-Za-z0-9_=-]+$")

@@ -1,4 +1,8 @@
-"""Fixtures of the webhook receiver tests: a client of the real api-server app and declared channels.
+"""Fixtures of the integration tests: the fake DailyBot delivering into the real api-server app, declared channels.
+
+The suite's fake DailyBot (``fake``: the shipped plugin's ``dailybot_fake_server``) delivers here into the
+real api-server app in-process: its ``transport`` posts through a FastAPI ``TestClient``, and DAGs run
+under ``dag.test()`` on the session's sqlite metadata DB (helpers in ``dag_runs.py``).
 
 The receiver needs the channel's asset in the metadata DB, which only a parsed DAG creates. The
 ``declare_channel`` fixture builds a small DAG scheduled on the channel's asset and writes it to the
@@ -8,16 +12,24 @@ guide, §5.2 C), then stores the channel's Variable with a fresh secret.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from airflow_provider_dailybot.testing import FakeDailyBotServer
 from airflow_provider_dailybot.webhooks.channels import ChannelState, MetadataChannelStore, generate_secret
+from tests.conftest import conn_json
+from tests.integration.faults import HOOK_ATTEMPTS, HOOK_TIMEOUT, TaskError, operator_classes
 
 RECEIVER = "/dailybot"
+#: The public base URL of the api-server as the DAGs see it (``[api] base_url``); the fake's deliveries to it
+#: reach the in-process app.
+PUBLIC_BASE = "http://127.0.0.1:8080"
 
 
 @dataclass
@@ -127,3 +139,128 @@ def total_events() -> int:
 
     with create_session() as session:
         return int(session.scalar(select(func.count()).select_from(AssetEvent)) or 0)
+
+
+def post_delivery(receiver_client: Any, channel: str, bearer: str | None, *, event: str = "kudos.posted") -> int:
+    """POST a DailyBot delivery to the receiver as DailyBot would and return the status."""
+    import time
+
+    from airflow_provider_dailybot.testing import make_envelope
+
+    envelope = make_envelope(event, hook_id="manual-probe", hook_name="probe", timestamp=time.time())
+    headers = {"X-BEARER": bearer} if bearer else {}
+    return receiver_client.post(f"/dailybot/webhooks/{channel}", json=envelope, headers=headers).status_code
+
+
+@pytest.fixture
+def seen_bearers() -> dict[str, str]:
+    """Each subscription's secret as the fake DailyBot sent it (``hook id -> X-BEARER``), to test it later."""
+    return {}
+
+
+@pytest.fixture
+def dailybot_fake_server_options(
+    dailybot_fake_server_options: dict[str, Any],
+    receiver_client: Any,
+    seen_bearers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Any]:
+    """The suite's fake DailyBot options, with a ``transport`` delivering into the in-process receiver."""
+
+    def deliver(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        hook_id = json.loads(body).get("hook", {}).get("id")
+        if hook_id and headers.get("X-BEARER"):
+            seen_bearers[hook_id] = headers["X-BEARER"]
+        parts = urlsplit(url)
+        assert f"{parts.scheme}://{parts.netloc}" == PUBLIC_BASE, url
+        return int(receiver_client.post(parts.path, content=body, headers=headers).status_code)
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", PUBLIC_BASE)
+    return {**dailybot_fake_server_options, "transport": deliver}
+
+
+@pytest.fixture
+def fake(fake: FakeDailyBotServer, seen_bearers: dict[str, str]) -> FakeDailyBotServer:
+    """The suite's ``fake``, delivering into the in-process receiver; ``fake.seen_bearers`` the secrets it sent."""
+    fake.seen_bearers = seen_bearers  # type: ignore[attr-defined]
+    return fake
+
+
+@pytest.fixture
+def fast_fake(fake: FakeDailyBotServer, monkeypatch: pytest.MonkeyPatch) -> FakeDailyBotServer:
+    """The ``fake``, with the connection's timeout and attempts lowered so faults cost little time."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DAILYBOT_DEFAULT", conn_json(fake, timeout=HOOK_TIMEOUT, max_attempts=HOOK_ATTEMPTS)
+    )
+    return fake
+
+
+@pytest.fixture
+def lenient_client(api_app: Any) -> Iterator[Any]:
+    """A client of the real api-server app that reports server errors as 5xx answers instead of raising them."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(api_app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def channel_state() -> Callable[[str], object]:
+    """Read a channel's state from the metadata DB (what the receiver reads)."""
+
+    def _load(channel: str) -> object:
+        return MetadataChannelStore().load(channel)
+
+    return _load
+
+
+@pytest.fixture
+def example_dag(airflow_db: str) -> Callable[[str], object]:
+    """Load an example DAG from ``dags_examples/`` (the DAGs folder of the test session)."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag  # Airflow 3.2+
+    except ImportError:
+        from airflow.models.dagbag import DagBag  # Airflow 3.1
+
+    bag = DagBag()
+    assert bag.import_errors == {}
+
+    def _get(dag_id: str) -> object:
+        return bag.dags[dag_id]
+
+    return _get
+
+
+@pytest.fixture
+def sync_dag(airflow_db: str) -> Callable[[Any], Any]:
+    """Write an inline DAG to the metadata DB (so ``dag.test()`` can run it) and return it."""
+
+    def _sync(dag: Any) -> Any:
+        sync_dags(dag)
+        return dag
+
+    return _sync
+
+
+@pytest.fixture
+def task_errors(monkeypatch: pytest.MonkeyPatch) -> list[TaskError]:
+    """Record the exception each provider task raised (and re-raise it unchanged)."""
+    try:  # Airflow 3.2+
+        from airflow.sdk.exceptions import AirflowRescheduleException
+    except ImportError:  # Airflow 3.1
+        from airflow.exceptions import AirflowRescheduleException  # type: ignore[no-redef]
+
+    records: list[TaskError] = []
+    for cls in operator_classes():
+
+        def spy(self: Any, context: Any, _original: Callable[..., Any] = cls.execute) -> Any:
+            try:
+                return _original(self, context)
+            except AirflowRescheduleException:
+                raise
+            except Exception as err:
+                records.append(TaskError(self.task_id.rsplit(".", 1)[-1], context["ti"].try_number, err))
+                raise
+
+        monkeypatch.setattr(cls, "execute", spy)
+    return records

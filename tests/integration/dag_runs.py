@@ -1,8 +1,8 @@
-"""Fixtures of the action tests: the fake DailyBot (seeded organisation) and DAG runs on the real metadata DB.
+"""DAG runs on the real metadata DB: run a DAG, read its task states and XComs, feed it asset events.
 
 DAGs run under ``dag.test()`` on the session's sqlite DB. Inline test DAGs are written to the DB first
-(``sync_dags``, the recipe of the provider guide §5.2 C); the example DAGs are parsed from
-``dags_examples/``, the DAG bundle of the test session. Runs that must carry asset events (what the
+(``sync_dags`` in ``conftest.py``, the recipe of the provider guide §5.2 C); the example DAGs are parsed
+from ``dags_examples/``, the DAG bundle of the test session. Runs that must carry asset events (what the
 scheduler attaches to an asset-triggered run) get them through :func:`consuming`.
 """
 
@@ -10,42 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from airflow_provider_dailybot.testing import FakeDailyBotServer
-from tests.webhooks.conftest import sync_dags
-
-#: Recognisable so that a leak is easy to find in any output.
-API_KEY = "sk-actions-LEAKCANARY-8e1f0c27d4"
-
-
-def conn_json(server: FakeDailyBotServer, **extra: Any) -> str:
-    conn: dict[str, Any] = {"conn_type": "dailybot", "host": server.base_url, "password": server.api_key}
-    if extra:
-        conn["extra"] = extra
-    return json.dumps(conn)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDailyBotServer]:
-    """The fake DailyBot with its seeded organisation, and ``dailybot_default`` pointing at it."""
-    with FakeDailyBotServer(api_key=API_KEY) as server:
-        monkeypatch.setenv("AIRFLOW_CONN_DAILYBOT_DEFAULT", conn_json(server))
-        yield server
-
-
-@pytest.fixture
-def hook(fake: FakeDailyBotServer) -> Iterator[Any]:
-    """A hook on the fake whose retries do not sleep."""
-    from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
-    from airflow_provider_dailybot.retries import RetryPolicy
-
-    hook = DailyBotHook(retry_policy=RetryPolicy(max_attempts=3, sleep=lambda _: None))
-    yield hook
-    hook.close()
 
 
 def run_dag(dag: Any, **kwargs: Any) -> Any:
@@ -98,17 +66,6 @@ def all_xcom_text(run: Any) -> str:
         return json.dumps([str(row.value) for row in rows])
 
 
-@pytest.fixture
-def sync_dag(airflow_db: str) -> Callable[[Any], Any]:
-    """Write an inline DAG to the metadata DB (so ``dag.test()`` can run it) and return it."""
-
-    def _sync(dag: Any) -> Any:
-        sync_dags(dag)
-        return dag
-
-    return _sync
-
-
 @contextlib.contextmanager
 def consuming(monkeypatch: pytest.MonkeyPatch, asset_event_ids: list[int]) -> Iterator[None]:
     """Make the next ``dag.test()`` run consume these asset events, as an asset-triggered run does.
@@ -152,29 +109,3 @@ def asset_event_ids(asset_name: str) -> list[int]:
                 .order_by(AssetEvent.id)
             ).all()
         )
-
-
-class MemoryStateStore:
-    """The async accessors of Airflow 3.3's asset state store (``aget``/``aset``), kept in a dict.
-
-    Stands in for the store the triggerer injects into a watcher's trigger; values go through JSON
-    as they would in the metadata DB.
-    """
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-        self.writes = 0
-
-    async def aget(self, key: str, default: Any = None) -> Any:
-        return json.loads(self.values[key]) if key in self.values else default
-
-    async def aset(self, key: str, value: Any) -> None:
-        self.values[key] = json.dumps(value)
-        self.writes += 1
-
-
-def airflow_version() -> tuple[int, int]:
-    from airflow import __version__
-
-    major, minor = __version__.split(".")[:2]
-    return int(major), int(minor)

@@ -1,54 +1,17 @@
-"""Fixtures of the reliability tests.
+"""Helpers of the fault tests: the lowered connection limits, the bearer probe, the provider's operator classes.
 
-The fake DailyBot delivering into the in-process api-server app and the channel-state reader are the
-lifecycle suite's fixtures (``tests/lifecycle/conftest.py``), imported here rather than copied.
+Their fixtures (``fast_fake``, ``lenient_client``, ``task_errors``) are in ``tests/integration/conftest.py``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import pytest
-
-from airflow_provider_dailybot.testing import FakeDailyBotServer
-from tests.lifecycle.conftest import API_KEY, channel_state, fake, receiver_client
-from tests.webhooks.conftest import declare_channel
-
-__all__ = ["channel_state", "declare_channel", "fake", "receiver_client"]
 
 #: Seconds per DailyBot request in the reliability tests (a "delay past the timeout" fault exceeds it).
 HOOK_TIMEOUT = 1.5
 #: Attempts per DailyBot request (the hook's own retries) in the reliability tests.
 HOOK_ATTEMPTS = 2
-
-
-@pytest.fixture
-def fast_fake(fake: FakeDailyBotServer, monkeypatch: pytest.MonkeyPatch) -> FakeDailyBotServer:
-    """The lifecycle ``fake``, with the connection's timeout and attempts lowered so faults cost little time."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_DAILYBOT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "dailybot",
-                "host": fake.base_url,
-                "password": API_KEY,
-                "extra": {"timeout": HOOK_TIMEOUT, "max_attempts": HOOK_ATTEMPTS},
-            }
-        ),
-    )
-    return fake
-
-
-@pytest.fixture
-def lenient_client(api_app: Any) -> Iterator[Any]:
-    """A client of the real api-server app that reports server errors as 5xx answers instead of raising them."""
-    from fastapi.testclient import TestClient
-
-    with TestClient(api_app, raise_server_exceptions=False) as client:
-        yield client
 
 
 def bearer_accepted(client: Any, channel: str, bearer: str) -> bool:
@@ -71,7 +34,7 @@ class TaskError:
     error: BaseException
 
 
-def _operator_classes() -> list[type]:
+def operator_classes() -> list[type]:
     """Every provider operator class that defines its own ``execute``."""
     from airflow_provider_dailybot.operators import export, kudos, message, webhook_subscription
     from airflow_provider_dailybot.sensors import webhook_delivery
@@ -83,27 +46,3 @@ def _operator_classes() -> list[type]:
         for cls in vars(module).values()
         if isinstance(cls, type) and cls.__module__ == module.__name__ and "execute" in vars(cls)
     ]
-
-
-@pytest.fixture
-def task_errors(monkeypatch: pytest.MonkeyPatch) -> list[TaskError]:
-    """Record the exception each provider task raised (and re-raise it unchanged)."""
-    try:  # Airflow 3.2+
-        from airflow.sdk.exceptions import AirflowRescheduleException
-    except ImportError:  # Airflow 3.1
-        from airflow.exceptions import AirflowRescheduleException  # type: ignore[no-redef]
-
-    records: list[TaskError] = []
-    for cls in _operator_classes():
-
-        def spy(self: Any, context: Any, _original: Callable[..., Any] = cls.execute) -> Any:
-            try:
-                return _original(self, context)
-            except AirflowRescheduleException:
-                raise
-            except Exception as err:
-                records.append(TaskError(self.task_id.rsplit(".", 1)[-1], context["ti"].try_number, err))
-                raise
-
-        monkeypatch.setattr(cls, "execute", spy)
-    return records

@@ -11,8 +11,7 @@ from pathlib import Path
 import airflow
 import pytest
 
-from airflow_provider_dailybot.testing import FakeDailyBotServer
-from tests.hooks.conftest import API_KEY
+from tests.conftest import API_KEY
 
 pytestmark = pytest.mark.db
 
@@ -25,14 +24,8 @@ def _airflow(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]
     return subprocess.run([str(airflow_cli), *args], capture_output=True, text=True, timeout=180, env=env, check=check)
 
 
-@pytest.fixture
-def fake():
-    with FakeDailyBotServer(api_key=API_KEY) as server:
-        yield server
-
-
 @pytest.mark.e2e  # runs the `airflow` CLI as processes
-def test_connections_add_then_connections_test(airflow_db, fake):
+def test_connections_add_then_connections_test(airflow_db, dailybot_fake_server):
     _airflow("connections", "delete", "dailybot_cli", check=False)
     _airflow(
         "connections",
@@ -41,7 +34,7 @@ def test_connections_add_then_connections_test(airflow_db, fake):
         "--conn-type",
         "dailybot",
         "--conn-host",
-        fake.url,
+        dailybot_fake_server.url,
         "--conn-password",
         API_KEY,
         "--conn-extra",
@@ -50,9 +43,9 @@ def test_connections_add_then_connections_test(airflow_db, fake):
     ok = _airflow("connections", "test", "dailybot_cli", check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Connection success!" in ok.stdout
-    assert [r.path for r in fake.requests] == ["/v1/me/"]
+    assert [r.path for r in dailybot_fake_server.requests] == ["/v1/me/"]
 
-    fake.free_plan = True
+    dailybot_fake_server.free_plan = True
     failed = _airflow("connections", "test", "dailybot_cli", check=False)
     assert "Connection failed!" in failed.stdout
     if AIRFLOW_VERSION >= (3, 3):
@@ -62,9 +55,14 @@ def test_connections_add_then_connections_test(airflow_db, fake):
         assert API_KEY not in output
 
 
-def test_api_server_test_connection_route(api_client, fake):
+def test_api_server_test_connection_route(api_client, dailybot_fake_server):
     # The route the UI's "Test" button calls, in the real api-server app.
-    body = {"connection_id": "dailybot_ui", "conn_type": "dailybot", "host": fake.base_url, "password": API_KEY}
+    body = {
+        "connection_id": "dailybot_ui",
+        "conn_type": "dailybot",
+        "host": dailybot_fake_server.base_url,
+        "password": API_KEY,
+    }
     response = api_client.post("/api/v2/connections/test", json=body)
     assert response.status_code == 200
     assert response.json() == {"status": True, "message": "Authenticated as Ada Lovelace (Acme Corp)"}

@@ -2,7 +2,7 @@
 
 Each case writes a small DAG file and parses it as the dag-processor does. A templated value (Jinja,
 ``task.output``) is not known at parse time: such a DAG parses, and the task checks it when it runs
-(``tests/reliability/test_operator_bad_input.py`` covers that side).
+(``tests/integration/operators/test_operator_bad_input.py`` covers that side).
 """
 
 from __future__ import annotations

@@ -110,7 +110,12 @@ def airflow_ui(tmp_path: Path) -> Iterator[AirflowStack]:
 
 
 @pytest.fixture
-def fake_dailybot() -> Iterator[FakeDailyBotServer]:
-    """The fake DailyBot the form is pointed at (in this process, on 127.0.0.1)."""
-    with FakeDailyBotServer(api_key="sk-browser-LEAKCANARY-3d9f", user_full_name="Ada Lovelace") as server:
-        yield server
+def dailybot_fake_server_options(dailybot_fake_server_options: dict[str, Any]) -> dict[str, Any]:
+    """The suite's fake DailyBot, owned by the user whose name the form's test result shows."""
+    return {**dailybot_fake_server_options, "user_full_name": "Ada Lovelace"}
+
+
+@pytest.fixture
+def fake_dailybot(dailybot_fake_server: FakeDailyBotServer) -> FakeDailyBotServer:
+    """The fake DailyBot the form is pointed at (the plugin's, in this process, on 127.0.0.1)."""
+    return dailybot_fake_server

@@ -21,11 +21,12 @@ import pytest
 
 from airflow_provider_dailybot.testing import FakeDailyBotServer
 from airflow_provider_dailybot.testing.airflow_components import clean_environment
-from tests.conftest import REPO_ROOT
+from tests.conftest import API_KEY, REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-FAKE_KEY = "sk-demo-fake-LEAKCANARY-7c1e"
+#: The demo's fake DailyBot key is the suite's; the "real" account's key, which the demo must never use, is another.
+FAKE_KEY = API_KEY
 REAL_KEY = "sk-demo-real-LEAKCANARY-90ab"
 
 

@@ -1,6 +1,6 @@
 """Soak: 10,000 webhook deliveries at concurrency 32 to a real api-server, 2 workers, on PostgreSQL.
 
-Run it with ``make soak`` or ``python -m tests.reliability.soak_receiver [--deliveries N] [--concurrency C]``.
+Run it with ``make soak`` or ``python -m tests.e2e.webhooks.soak_receiver [--deliveries N] [--concurrency C]``.
 It is a script, not a pytest module.
 
 It creates a fresh PostgreSQL database on 127.0.0.1 and runs ``airflow db migrate``. Then it starts
@@ -48,8 +48,8 @@ from typing import Any
 
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # run as a file: python tests/reliability/soak_receiver.py
+REPO_ROOT = Path(__file__).resolve().parents[3]
+if str(REPO_ROOT) not in sys.path:  # run as a file: python tests/e2e/webhooks/soak_receiver.py
     sys.path.insert(0, str(REPO_ROOT))
 
 from airflow_provider_dailybot.testing import make_envelope, sample_body  # noqa: E402
@@ -260,7 +260,7 @@ def verify(db_url: str, deliveries: int, outcomes: list[Outcome], load: Load) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.reliability.soak_receiver", description=__doc__.split("\n")[0]
+        prog="python -m tests.e2e.webhooks.soak_receiver", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--deliveries", type=int, default=10_000, help="distinct authenticated deliveries")
     parser.add_argument("--concurrency", type=int, default=32, help="connections sending at once")

@@ -6,7 +6,7 @@
 * NUL: on PostgreSQL a delivery holding ``\\u0000`` is refused, and the next deliveries are recorded,
   deduplicated and readable with ``->>``.
 
-The processes come from :class:`tests.webhooks.test_receiver_e2e.AirflowStack`.
+The processes come from :class:`tests.e2e.webhooks.test_receiver_e2e.AirflowStack`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from airflow_provider_dailybot.testing import make_envelope
 from airflow_provider_dailybot.testing.processes import wait_for
 from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, variable_key
 from tests.conftest import require_service
-from tests.webhooks.test_receiver_e2e import AirflowStack
+from tests.e2e.webhooks.test_receiver_e2e import AirflowStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

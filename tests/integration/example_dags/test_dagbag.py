@@ -25,8 +25,9 @@ from airflow_provider_dailybot.sensors.webhook_delivery import DailyBotWebhookDe
 from airflow_provider_dailybot.testing import seed
 from airflow_provider_dailybot.triggers.checkin_responses import DailyBotNewCheckinResponsesTrigger
 from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset
+from tests.conftest import REPO_ROOT
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "dags_examples"
+EXAMPLES_DIR = REPO_ROOT / "dags_examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.py"))
 #: The environment variables the examples read at parse time (cleared for the default shape).
 EXAMPLE_ENV = (

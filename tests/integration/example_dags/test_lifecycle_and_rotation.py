@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_dailybot.webhooks.channels import hash_secret
-from tests.lifecycle.conftest import post_delivery, task_states
+from tests.integration.conftest import post_delivery
+from tests.integration.dag_runs import task_states
 
 pytestmark = pytest.mark.db
 

@@ -27,17 +27,9 @@ import pendulum
 import pytest
 
 from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
-from tests.actions.conftest import (
-    API_KEY,
-    all_xcom_text,
-    asset_event_ids,
-    conn_json,
-    consuming,
-    run_dag,
-    task_states,
-    xcom,
-)
-from tests.webhooks.conftest import sync_dags, unpause
+from tests.conftest import API_KEY, conn_json
+from tests.integration.conftest import sync_dags, unpause
+from tests.integration.dag_runs import all_xcom_text, asset_event_ids, consuming, run_dag, task_states, xcom
 
 pytestmark = pytest.mark.db
 RECEIVER_BASE = "http://127.0.0.1:8080"

@@ -22,12 +22,11 @@ import pytest
 from airflow_provider_dailybot.exceptions import DailyBotServerError
 from airflow_provider_dailybot.testing import FakeDailyBotServer
 from airflow_provider_dailybot.webhooks.channels import hash_secret
-from tests.lifecycle.conftest import post_delivery, task_states
-from tests.lifecycle.test_rotation_faults import SUBSCRIPTION_PATH, _establish, _rerun_converges, rotation
-from tests.reliability.conftest import task_errors
-from tests.webhooks.conftest import channel_events
+from tests.integration.conftest import channel_events, post_delivery
+from tests.integration.dag_runs import task_states
+from tests.integration.lifecycle.test_rotation_faults import SUBSCRIPTION_PATH, _establish, _rerun_converges, rotation
 
-__all__ = ["rotation", "task_errors"]
+__all__ = ["rotation"]
 
 pytestmark = pytest.mark.db
 

@@ -76,9 +76,9 @@ from airflow_provider_dailybot.sensors.webhook_delivery import DailyBotWebhookDe
 from airflow_provider_dailybot.testing import FakeDailyBotServer, sample_body
 from airflow_provider_dailybot.testing.server import FakeSubscription
 from airflow_provider_dailybot.testing.server import Fault as InjectedFault
-from tests.lifecycle.conftest import task_states
-from tests.reliability.conftest import HOOK_TIMEOUT, TaskError, bearer_accepted
-from tests.webhooks.conftest import channel_events, sync_dags
+from tests.integration.conftest import channel_events, sync_dags
+from tests.integration.dag_runs import task_states
+from tests.integration.faults import HOOK_TIMEOUT, TaskError, bearer_accepted
 
 try:  # Airflow 3.2+
     from airflow.sdk.exceptions import AirflowSensorTimeout

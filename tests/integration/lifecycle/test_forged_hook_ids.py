@@ -20,8 +20,8 @@ import pytest
 
 from airflow_provider_dailybot.testing import FakeDailyBotServer, make_envelope
 from airflow_provider_dailybot.webhooks.channels import hash_secret
-from tests.lifecycle.conftest import task_states
-from tests.webhooks.conftest import channel_events, consumer_dag, sync_dags
+from tests.integration.conftest import channel_events, consumer_dag, sync_dags
+from tests.integration.dag_runs import task_states
 
 pytestmark = pytest.mark.db
 

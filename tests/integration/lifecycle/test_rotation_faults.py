@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 
 from airflow_provider_dailybot.webhooks.channels import hash_secret
-from tests.lifecycle.conftest import post_delivery, task_states
-from tests.webhooks.conftest import channel_events, sync_dags
+from tests.integration.conftest import channel_events, post_delivery, sync_dags
+from tests.integration.dag_runs import task_states
 
 pytestmark = pytest.mark.db
 

@@ -11,7 +11,8 @@ import pytest
 
 from airflow_provider_dailybot.notifications.dailybot import DailyBotNotifier, send_dailybot_notification
 from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
-from tests.actions.conftest import API_KEY, airflow_version, run_dag, task_states
+from tests.conftest import API_KEY, airflow_version
+from tests.integration.dag_runs import run_dag, task_states
 
 pytestmark = pytest.mark.db
 

@@ -33,9 +33,10 @@ from airflow_provider_dailybot.sensors.webhook_delivery import DailyBotWebhookDe
 from airflow_provider_dailybot.task_groups.webhook_rotation import dailybot_webhook_rotation
 from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
 from airflow_provider_dailybot.triggers.checkin_responses import DailyBotNewCheckinResponsesTrigger
-from tests.lifecycle.conftest import API_KEY, task_states
-from tests.reliability.conftest import TaskError
-from tests.webhooks.conftest import sync_dags
+from tests.conftest import API_KEY
+from tests.integration.conftest import sync_dags
+from tests.integration.dag_runs import task_states
+from tests.integration.faults import TaskError
 
 pytestmark = pytest.mark.db
 

@@ -18,7 +18,8 @@ from airflow_provider_dailybot.operators.export import (
 from airflow_provider_dailybot.operators.kudos import DailyBotGiveKudosOperator
 from airflow_provider_dailybot.operators.message import DailyBotSendMessageOperator
 from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
-from tests.actions.conftest import API_KEY, all_xcom_text, run_dag, task_states, xcom
+from tests.conftest import API_KEY
+from tests.integration.dag_runs import all_xcom_text, run_dag, task_states, xcom
 
 pytestmark = pytest.mark.db
 START = pendulum.datetime(2025, 1, 1, tz="UTC")

@@ -18,7 +18,7 @@ import pytest
 from airflow_provider_dailybot.testing.samples import make_envelope
 from airflow_provider_dailybot.webhooks.bindings import secret_ref
 from airflow_provider_dailybot.webhooks.channels import MetadataChannelStore, generate_secret, hash_secret
-from tests.webhooks.conftest import DeclaredChannel, channel_events, total_events, unique_channel, unpause
+from tests.integration.conftest import DeclaredChannel, channel_events, total_events, unique_channel, unpause
 
 pytestmark = pytest.mark.db
 

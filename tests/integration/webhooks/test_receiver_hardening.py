@@ -2,7 +2,7 @@
 
 * a delivery whose hook id disagrees with the subscription its secret is bound to is recorded, flagged
   and left out of ``delivered_by`` (row 6, record-time half; the decision-time half is in
-  ``tests/lifecycle/test_forged_hook_ids.py``);
+  ``tests/integration/lifecycle/test_forged_hook_ids.py``);
 * a client that disconnects mid-body gets no traceback and no 5xx (row 9);
 * no path under ``/dailybot`` answers a redirect built from the Host header (row 10);
 * text holding NUL is refused (it breaks PostgreSQL's JSON operators; the PostgreSQL run is in
@@ -26,7 +26,7 @@ from airflow_provider_dailybot.webhooks.channels import (
     generate_secret,
     hash_secret,
 )
-from tests.webhooks.conftest import DeclaredChannel, channel_events, total_events
+from tests.integration.conftest import DeclaredChannel, channel_events, total_events
 
 pytestmark = pytest.mark.db
 

@@ -45,9 +45,9 @@ from airflow_provider_dailybot.events import KNOWN_EVENTS
 from airflow_provider_dailybot.testing import make_envelope
 from airflow_provider_dailybot.webhooks import channels
 from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, hash_secret
-from tests.lifecycle.conftest import task_states
-from tests.webhooks.conftest import DeclaredChannel, channel_events, sync_dags, total_events
-from tests.webhooks.test_receiver import recorded_nothing
+from tests.integration.conftest import DeclaredChannel, channel_events, sync_dags, total_events
+from tests.integration.dag_runs import task_states
+from tests.integration.webhooks.test_receiver import recorded_nothing
 
 pytestmark = pytest.mark.db
 __all__ = ["recorded_nothing"]  # the fixture, shared with the receiver tests

@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_dailybot.testing.samples import make_envelope
 from airflow_provider_dailybot.webhooks.channels import MetadataChannelStore, generate_secret, hash_secret
-from tests.webhooks.conftest import DeclaredChannel, sync_dags
+from tests.integration.conftest import DeclaredChannel, sync_dags
 
 pytestmark = pytest.mark.db
 

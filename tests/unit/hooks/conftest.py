@@ -1,12 +1,15 @@
+"""Fixtures of the hook tests: connections defined through the environment, retries that record instead of sleeping."""
+
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-#: Recognisable so that a leak is easy to find in any output.
-API_KEY = "sk-live-LEAKCANARY-0123456789abcdef"
+from airflow_provider_dailybot.testing import FakeDailyBotServer
+from tests.conftest import API_KEY
 
 
 @pytest.fixture
@@ -42,3 +45,14 @@ class SleepRecorder:
 @pytest.fixture
 def sleeps() -> SleepRecorder:
     return SleepRecorder()
+
+
+@pytest.fixture
+def hook(fake: FakeDailyBotServer) -> Iterator[Any]:
+    """A hook on the suite's ``fake`` (``dailybot_default``) whose retries do not sleep."""
+    from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
+    from airflow_provider_dailybot.retries import RetryPolicy
+
+    hook = DailyBotHook(retry_policy=RetryPolicy(max_attempts=3, sleep=lambda _: None))
+    yield hook
+    hook.close()

@@ -15,7 +15,7 @@ from airflow_provider_dailybot.connection import (
     normalize_base_url,
 )
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
-from tests.hooks.conftest import API_KEY
+from tests.conftest import API_KEY
 
 
 @pytest.mark.parametrize(

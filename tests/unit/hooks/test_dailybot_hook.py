@@ -26,18 +26,11 @@ from airflow_provider_dailybot.exceptions import (
 )
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
 from airflow_provider_dailybot.retries import RetryPolicy
-from airflow_provider_dailybot.testing import FakeDailyBotServer
 from airflow_provider_dailybot.testing.processes import free_port
-from tests.hooks.conftest import API_KEY
+from tests.conftest import API_KEY
 
 HOOK_URL = "https://airflow.example.com/dailybot/webhooks/standups"
 SUBSCRIPTION_PATH = "/v1/webhook-subscription/"
-
-
-@pytest.fixture
-def fake():
-    with FakeDailyBotServer(api_key=API_KEY) as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from airflow_provider_dailybot.exceptions import (
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
 from airflow_provider_dailybot.resources import resource_id
 from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
-from tests.actions.conftest import API_KEY
+from tests.conftest import API_KEY
 
 RESPONSES = f"/v1/checkins/{seed.CHECKIN_ID}/responses/"
 LEGACY = f"/v1/followups/{seed.CHECKIN_ID}/responses/"

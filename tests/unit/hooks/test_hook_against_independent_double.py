@@ -12,8 +12,8 @@ import pytest
 from airflow_provider_dailybot.exceptions import DailyBotPermissionError, DailyBotServerError
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
 from airflow_provider_dailybot.retries import RetryPolicy
-from tests.hooks.conftest import API_KEY
-from tests.hooks.dailybot_double import DailyBotDouble
+from tests.conftest import API_KEY
+from tests.unit.hooks.dailybot_double import DailyBotDouble
 
 HOOK_URL = "https://airflow.example.com/dailybot/webhooks/standups"
 

@@ -28,10 +28,9 @@ from airflow_provider_dailybot.exceptions import (
 )
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
 from airflow_provider_dailybot.retries import RetryPolicy
-from airflow_provider_dailybot.testing import FakeDailyBotServer
-from tests.hooks.conftest import API_KEY
-from tests.hooks.hostile_dailybot import HostileDailyBot
-from tests.hooks.test_hostile_server import KEY_40, KEY_600, leak_markers
+from tests.conftest import API_KEY
+from tests.unit.hooks.hostile_dailybot import HostileDailyBot
+from tests.unit.hooks.test_hostile_server import KEY_40, KEY_600, leak_markers
 
 HOOK_URL = "https://airflow.example.com/dailybot/webhooks/standups"
 
@@ -165,9 +164,7 @@ def test_row2_a_get_is_retried_within_its_attempts_and_a_post_is_not(hostile, se
     _, error, elapsed = _in_thread(hook.get_me, 15)
     assert isinstance(error, DailyBotTimeoutError)
     assert elapsed < 2 * 1 + 2
-    _, error, _ = _in_thread(
-        lambda: hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"]), 15
-    )
+    _, error, _ = _in_thread(lambda: hook.create_webhook_subscription(hook_url=HOOK_URL, events=["kudos.posted"]), 15)
     assert isinstance(error, DailyBotTimeoutError)
     assert [r.method for r in hostile.seen()] == ["GET", "GET", "POST"]  # a POST that went out is sent once
 
@@ -287,18 +284,12 @@ def test_row5_a_500_page_echoing_the_key_180_characters_in(hostile, set_dailybot
 
 
 @pytest.mark.parametrize("offset", range(150, 320, 7))
-def test_row5_no_cut_point_leaves_a_key_prefix_in_an_error_detail(fake_server, set_dailybot_connection, offset):
-    set_dailybot_connection(fake_server.base_url)
-    fake_server.inject(status=400, detail="d" * offset + f"key={API_KEY} end", times=1)
+def test_row5_no_cut_point_leaves_a_key_prefix_in_an_error_detail(fake, set_dailybot_connection, offset):
+    set_dailybot_connection(fake.base_url)
+    fake.inject(status=400, detail="d" * offset + f"key={API_KEY} end", times=1)
     with pytest.raises(DailyBotError) as excinfo:
         DailyBotHook(max_attempts=1).get_me()
     _no_leak(API_KEY, str(excinfo.value), repr(excinfo.value), excinfo.value.detail or "")
-
-
-@pytest.fixture
-def fake_server():
-    with FakeDailyBotServer(api_key=API_KEY) as server:
-        yield server
 
 
 # -- row 7: silent successes -------------------------------------------------------------------------
@@ -362,26 +353,24 @@ def test_row7_kudos_answered_with_a_list_is_not_an_empty_success(hostile, set_da
         "../../outside/secret-endpoint/",
     ],
 )
-def test_row8_a_next_link_that_escapes_the_base_path_is_refused(fake_server, set_dailybot_connection, link):
-    set_dailybot_connection(fake_server.base_url)
-    absolute = fake_server.url + link if link.startswith("/") else link
+def test_row8_a_next_link_that_escapes_the_base_path_is_refused(fake, set_dailybot_connection, link):
+    set_dailybot_connection(fake.base_url)
+    absolute = fake.url + link if link.startswith("/") else link
     page = {"count": 2, "next": absolute, "previous": None, "results": [{"uuid": "a"}]}
-    fake_server.inject(status=200, path="/v1/users/", body=json.dumps(page).encode())
+    fake.inject(status=200, path="/v1/users/", body=json.dumps(page).encode())
     with pytest.raises(DailyBotError, match="outside /v1/") as refused:
         DailyBotHook().list_users()
     assert refused.value.status_code is None
-    assert [r.path for r in fake_server.requests] == ["/v1/users/"]  # nothing was sent to the escaped path
+    assert [r.path for r in fake.requests] == ["/v1/users/"]  # nothing was sent to the escaped path
 
 
-def test_row8_a_link_with_dot_segments_inside_the_base_path_is_followed_normalised(
-    fake_server, set_dailybot_connection
-):
-    set_dailybot_connection(fake_server.base_url)
-    page = {"results": [{"uuid": "a"}], "next": fake_server.url + "/v1/teams/../users/./?limit=1&offset=1"}
-    fake_server.inject(status=200, path="/v1/users/", body=json.dumps(page).encode())
+def test_row8_a_link_with_dot_segments_inside_the_base_path_is_followed_normalised(fake, set_dailybot_connection):
+    set_dailybot_connection(fake.base_url)
+    page = {"results": [{"uuid": "a"}], "next": fake.url + "/v1/teams/../users/./?limit=1&offset=1"}
+    fake.inject(status=200, path="/v1/users/", body=json.dumps(page).encode())
     assert len(DailyBotHook().list_users()) >= 2
-    assert {r.path for r in fake_server.requests} == {"/v1/users/"}  # the path that was checked, not the raw one
-    assert fake_server.requests[1].query == {"limit": "1", "offset": "1"}
+    assert {r.path for r in fake.requests} == {"/v1/users/"}  # the path that was checked, not the raw one
+    assert fake.requests[1].query == {"limit": "1", "offset": "1"}
 
 
 def test_max_pages_bounds_an_endless_list(hostile, set_dailybot_connection):

@@ -38,7 +38,7 @@ from airflow_provider_dailybot.exceptions import (
     DailyBotUnexpectedResponseError,
 )
 from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
-from tests.hooks.hostile_dailybot import MODES, SLOW_MODES, HostileDailyBot
+from tests.unit.hooks.hostile_dailybot import MODES, SLOW_MODES, HostileDailyBot
 
 TIMEOUT = 0.5
 TOTAL_TIMEOUT = 1.5

@@ -15,7 +15,6 @@ import requests
 
 from airflow_provider_dailybot.testing import FakeDailyBotServer
 
-API_KEY = "test-key-7f3a9c"
 BEARER = "bearer-secret-51d2e8"
 HOOKS = "/v1/webhook-subscription/"
 EXAMPLE_URL = "https://example.com/hook"
@@ -80,9 +79,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeDailyBotServer]:
-    with FakeDailyBotServer(api_key=API_KEY) as fake:
-        yield fake
+def server(dailybot_fake_server: FakeDailyBotServer) -> FakeDailyBotServer:
+    """The server under test: the shipped plugin's ``dailybot_fake_server`` with the suite's API key."""
+    return dailybot_fake_server
 
 
 class Client:

@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_dailybot import events as provider_events
 from airflow_provider_dailybot.testing import FakeDailyBotServer, sample_body
 from airflow_provider_dailybot.testing.contract import EVENTS
-from tests.testing.conftest import EXAMPLE_URL, HOOKS, Client
+from tests.unit.testing.conftest import EXAMPLE_URL, HOOKS, Client
 
 #: A name a client could plausibly get wrong: singular ``followup``, ``complete`` for ``completed``.
 WRONG_EVENT = "followup.response.complete"

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
-from tests.testing.conftest import Client, Receiver
+from tests.unit.testing.conftest import Client, Receiver
 
 RESPONSES = f"/v1/checkins/{seed.CHECKIN_ID}/responses/"
 WEEK = {"date_start": "2025-01-06", "date_end": "2025-01-10"}

@@ -14,7 +14,8 @@ from airflow_provider_dailybot.testing import FakeDailyBotServer, sample_body
 from airflow_provider_dailybot.testing.contract import EVENTS
 from airflow_provider_dailybot.testing.routes import Router, compile_template
 from airflow_provider_dailybot.testing.wire import Response
-from tests.testing.conftest import API_KEY, BEARER, EXAMPLE_URL, HOOKS, Client, Receiver
+from tests.conftest import API_KEY
+from tests.unit.testing.conftest import BEARER, EXAMPLE_URL, HOOKS, Client, Receiver
 
 
 def _error(response: requests.Response, status: int, code: str | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from airflow_provider_dailybot.testing import FakeDailyBotServer
-from tests.testing.conftest import BEARER, EXAMPLE_URL, HOOKS, Client, Receiver
+from tests.unit.testing.conftest import BEARER, EXAMPLE_URL, HOOKS, Client, Receiver
 
 
 def test_status_fault_counts_down(server: FakeDailyBotServer, client: Client) -> None:

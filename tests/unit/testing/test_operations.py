@@ -18,9 +18,10 @@ import requests
 from airflow_provider_dailybot.testing import FakeDailyBotServer, make_envelope, sample_body
 from airflow_provider_dailybot.testing.__main__ import main as cli_main
 from airflow_provider_dailybot.testing.contract import EVENTS
-from tests.testing.conftest import API_KEY, BEARER, HOOKS, Client, Receiver
+from tests.conftest import API_KEY
+from tests.unit.testing.conftest import BEARER, HOOKS, Client, Receiver
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_secrets_never_reach_logs_or_state(
@@ -271,6 +272,75 @@ def test_pytest_plugin_fixture(tmp_path: Path) -> None:
                 port = int(URLS[0].rsplit(":", 1)[1])
                 with socket.socket() as sock:
                     assert sock.connect_ex(("127.0.0.1", port)) != 0, "the previous server is still listening"
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_pytest_plugin_options_configure_the_server(tmp_path: Path) -> None:
+    """``dailybot_fake_server_options`` overrides configure the server; a nested override extends the outer one."""
+    (tmp_path / "conftest.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            pytest_plugins = ["airflow_provider_dailybot.testing.pytest_plugin"]
+
+            @pytest.fixture
+            def dailybot_fake_server_options():
+                return {"api_key": "sk-user-fixed-key", "user_full_name": "Grace Hopper"}
+            """
+        )
+    )
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent(
+            """
+            import requests
+
+            def test_fixed_key_and_name(dailybot_fake_server):
+                assert dailybot_fake_server.api_key == "sk-user-fixed-key"
+                response = requests.get(
+                    dailybot_fake_server.base_url + "me/", headers={"X-API-KEY": "sk-user-fixed-key"}, timeout=5
+                )
+                assert response.status_code == 200
+                assert response.json()["full_name"] == "Grace Hopper"
+            """
+        )
+    )
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    (nested / "conftest.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            @pytest.fixture
+            def dailybot_fake_server_options(dailybot_fake_server_options):
+                return {**dailybot_fake_server_options, "organization_name": "Nested Org"}
+            """
+        )
+    )
+    (nested / "test_nested.py").write_text(
+        textwrap.dedent(
+            """
+            import requests
+
+            def test_extended(dailybot_fake_server):
+                assert dailybot_fake_server.api_key == "sk-user-fixed-key"
+                me = requests.get(
+                    dailybot_fake_server.base_url + "me/", headers={"X-API-KEY": "sk-user-fixed-key"}, timeout=5
+                ).json()
+                assert (me["full_name"], me["organization"]["name"]) == ("Grace Hopper", "Nested Org")
             """
         )
     )

@@ -23,9 +23,28 @@ from airflow_provider_dailybot.triggers.checkin_responses import (
     DailyBotNewCheckinResponsesTrigger,
     blockers_of,
 )
-from tests.actions.conftest import API_KEY, MemoryStateStore, airflow_version
+from tests.conftest import API_KEY, airflow_version
 
 RESPONSES = f"/v1/checkins/{seed.CHECKIN_ID}/responses/"
+
+
+class MemoryStateStore:
+    """The async accessors of Airflow 3.3's asset state store (``aget``/``aset``), kept in a dict.
+
+    Stands in for the store the triggerer injects into a watcher's trigger; values go through JSON
+    as they would in the metadata DB.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.writes = 0
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return json.loads(self.values[key]) if key in self.values else default
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.values[key] = json.dumps(value)
+        self.writes += 1
 
 
 class Sleeper:
