@@ -385,7 +385,7 @@ def establish_previous_subscription(fake: FakeDailyBotServer, channel: str) -> F
     digest = state.add_secret(secret)
     MetadataChannelStore().save(state)
     created = DailyBotHook().create_webhook_subscription(
-        hook_url=channel_hook_url(channel), subscriptions=EVENTS, bearer=secret, immediate_sample_event=True
+        hook_url=channel_hook_url(channel), events=EVENTS, bearer=secret, immediate_sample_event=True
     )
     state.add_subscription(
         ChannelSubscription(hook_id=created.id, hook_url=created.hook_url, events=EVENTS, secret_sha256=digest)

@@ -170,7 +170,7 @@ def test_forgery_before_the_subscription_is_recorded_is_caught_when_promote_deci
     digest = state.add_secret(secret)
     store.save(state)
     created = DailyBotHook().create_webhook_subscription(
-        hook_url=channel_hook_url(mine), subscriptions=[CHECKIN], bearer=secret, immediate_sample_event=True
+        hook_url=channel_hook_url(mine), events=[CHECKIN], bearer=secret, immediate_sample_event=True
     )
     assert forge(receiver_client, mine, secret, other).status_code == 202
     assert forged_event(mine, other).extra.get("hook_id_mismatch", False) is False  # the secret had no binding yet
@@ -209,7 +209,7 @@ def test_ambiguous_unrecorded_subscription_is_kept_and_its_secret_retired(
         state.add_secret(secret)
         store.save(state)
         created = DailyBotHook().create_webhook_subscription(
-            hook_url=channel_hook_url(mine), subscriptions=[CHECKIN], bearer=secret, immediate_sample_event=True
+            hook_url=channel_hook_url(mine), events=[CHECKIN], bearer=secret, immediate_sample_event=True
         )
         orphans[name] = (created.id, secret)
     wait_for_samples(fake, 3)

@@ -56,7 +56,7 @@ class Bad:
 
 
 def _create(hook: DailyBotHook, **changes: Any) -> Any:
-    arguments: dict[str, Any] = {"hook_url": GOOD_URL, "subscriptions": EVENTS, **changes}
+    arguments: dict[str, Any] = {"hook_url": GOOD_URL, "events": EVENTS, **changes}
     return hook.create_webhook_subscription(**arguments)
 
 
@@ -90,10 +90,10 @@ HOOK_BAD = [
     Bad("hook_url credentials", lambda h: _create(h, hook_url="https://u:p@example.com/x"), ValueError, "credentials"),
     Bad("hook_url bad port", lambda h: _create(h, hook_url="https://example.com:99999/x"), ValueError, "hook_url"),
     Bad("hook_url with space", lambda h: _create(h, hook_url="https://exa mple.com/x"), ValueError, "hook_url"),
-    Bad("subscriptions a string", lambda h: _create(h, subscriptions="kudos.posted"), TypeError, "subscriptions"),
-    Bad("subscriptions empty", lambda h: _create(h, subscriptions=[]), ValueError, "subscriptions"),
-    Bad("subscriptions typo", lambda h: _create(h, subscriptions=["kudos.psted"]), ValueError, "kudos.posted"),
-    Bad("subscriptions not strings", lambda h: _create(h, subscriptions=[1]), TypeError, "subscriptions"),
+    Bad("events a string", lambda h: _create(h, events="kudos.posted"), TypeError, "events"),
+    Bad("events empty", lambda h: _create(h, events=[]), ValueError, "events"),
+    Bad("events typo", lambda h: _create(h, events=["kudos.psted"]), ValueError, "kudos.posted"),
+    Bad("events not strings", lambda h: _create(h, events=[1]), TypeError, "events"),
     Bad("subscribed_objects not UUID", lambda h: _create(h, subscribed_objects=["x"]), ValueError, "UUID"),
     Bad("subscribed_objects a string", lambda h: _create(h, subscribed_objects=UUID), TypeError, "subscribed_objects"),
     Bad("name empty", lambda h: _create(h, name=" "), ValueError, "name"),
@@ -398,7 +398,7 @@ def test_subscription_given_as_a_bare_hook_id_is_read_as_the_hook_id_only(
     """``subscription=<hook id>`` works like ``hook_id=``; the string is not also taken as channel and URL."""
     from airflow.sdk import DAG
 
-    created = DailyBotHook().create_webhook_subscription(hook_url=GOOD_URL, subscriptions=EVENTS)
+    created = DailyBotHook().create_webhook_subscription(hook_url=GOOD_URL, events=EVENTS)
     with DAG(dag_id="delete_by_bare_id", schedule=None) as dag:
         DailyBotDeleteWebhookSubscriptionOperator(task_id="delete_by_id", subscription=created.id, retries=0)
     sync_dags(dag)
