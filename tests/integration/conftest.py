@@ -215,20 +215,30 @@ def channel_state() -> Callable[[str], object]:
 
 
 @pytest.fixture
-def example_dag(airflow_db: str) -> Callable[[str], object]:
-    """Load an example DAG from ``dags_examples/`` (the DAGs folder of the test session)."""
+def example_dag(airflow_db: str) -> Callable[[str], Any]:
+    """Return ``load(dag_id)``: an example DAG parsed now from ``dags_examples/`` and written to the metadata DB.
+
+    The example DAGs' shape follows environment variables (the standup export has its ``tell_team``
+    task only with ``DAILYBOT_SUMMARY_TEAM``), so each call parses with the environment the test set
+    and writes that DAG to the DB, the version its ``dag.test()`` then runs. Airflow 3.1's ``dag.test()``
+    writes nothing when the DB already holds a version of the DAG: it would run the version an earlier
+    test's bundle parse wrote under another environment, and its execution API would not find the task
+    (``TaskNotFound``). Airflow 3.3 re-parses the DAG's bundle on every ``dag.test()`` call
+    (apache/airflow#64884), so there the write here changes nothing.
+    """
     try:
         from airflow.dag_processing.dagbag import DagBag  # Airflow 3.2+
     except ImportError:
         from airflow.models.dagbag import DagBag  # Airflow 3.1
 
-    bag = DagBag()
-    assert bag.import_errors == {}
+    def _load(dag_id: str) -> Any:
+        bag = DagBag()
+        assert bag.import_errors == {}
+        dag = bag.dags[dag_id]
+        sync_dags(dag)
+        return dag
 
-    def _get(dag_id: str) -> object:
-        return bag.dags[dag_id]
-
-    return _get
+    return _load
 
 
 @pytest.fixture

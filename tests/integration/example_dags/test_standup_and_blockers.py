@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,28 +35,17 @@ pytestmark = pytest.mark.db
 RECEIVER_BASE = "http://127.0.0.1:8080"
 
 
-def _example(dag_id: str) -> Any:
-    try:
-        from airflow.dag_processing.dagbag import DagBag  # Airflow 3.2+
-    except ImportError:
-        from airflow.models.dagbag import DagBag  # Airflow 3.1
-
-    bag = DagBag()
-    assert bag.import_errors == {}
-    return bag.dags[dag_id]
-
-
 # --------------------------------------------------------------------------- standup export
 
 
 def test_standup_export_example(
-    fake: FakeDailyBotServer, airflow_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeDailyBotServer, example_dag: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     fake.default_page_size = 2
     monkeypatch.setenv("DAILYBOT_CHECKIN_ID", seed.CHECKIN_ID)
     monkeypatch.setenv("DAILYBOT_EXPORT_BASE", f"file://{tmp_path}/exports/")
     monkeypatch.setenv("DAILYBOT_SUMMARY_TEAM", seed.ENGINEERING_TEAM)
-    dag = _example("dailybot_standup_export")
+    dag = example_dag("dailybot_standup_export")
 
     run = run_dag(dag, logical_date=pendulum.datetime(2025, 1, 9, tz="UTC"))  # exports the 8th
     target = tmp_path / "exports" / "standups" / "2025-01-08.jsonl"
@@ -92,7 +81,7 @@ def _assert_one_message_per_blocker(fake: FakeDailyBotServer, run: Any, expected
 
 
 def test_blocker_alert_from_polled_responses(
-    fake: FakeDailyBotServer, airflow_db: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeDailyBotServer, example_dag: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow.models.asset import AssetModel
     from airflow.models.trigger import Trigger
@@ -101,9 +90,8 @@ def test_blocker_alert_from_polled_responses(
 
     monkeypatch.setenv("DAILYBOT_CHECKIN_ID", seed.CHECKIN_ID)
     monkeypatch.setenv("DAILYBOT_BLOCKER_SOURCE", "poll")
-    dag = _example("dailybot_blocker_alert")
+    dag = example_dag("dailybot_blocker_alert")
     asset_name = f"dailybot_checkin_{seed.CHECKIN_ID}_blockers"
-    sync_dags(dag)
     unpause(dag.dag_id)
     sync_dags(dag)  # watchers are registered for active, unpaused DAGs
 
@@ -165,7 +153,7 @@ def receiver(api_app: Any) -> Iterator[Any]:
 
 
 def test_blocker_alert_from_webhook_deliveries(
-    fake: FakeDailyBotServer, receiver: Any, airflow_db: str, monkeypatch: pytest.MonkeyPatch
+    fake: FakeDailyBotServer, receiver: Any, example_dag: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
     from airflow_provider_dailybot.webhooks.assets import webhook_asset_name
@@ -175,8 +163,7 @@ def test_blocker_alert_from_webhook_deliveries(
     monkeypatch.setenv("DAILYBOT_BLOCKER_SOURCE", "webhook")
     monkeypatch.setenv("DAILYBOT_CHANNEL", channel)
     monkeypatch.setenv("DAILYBOT_ALERT_TEAM", seed.DESIGN_TEAM)
-    dag = _example("dailybot_blocker_alert")
-    sync_dags(dag)  # declares the channel's asset, so the receiver records deliveries for it
+    dag = example_dag("dailybot_blocker_alert")  # declares the channel's asset: the receiver records deliveries for it
 
     secret = generate_secret()
     state = ChannelState(channel=channel)
