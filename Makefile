@@ -18,7 +18,7 @@
 # The suite runs on PYTEST_WORKERS pytest-xdist workers (default 2: the machines have 2 cores, and a
 # third worker was slower). Each worker is its own process with its own AIRFLOW_HOME and sqlite DB.
 # PYTEST_WORKERS=0 runs in one process; PYTEST_ARGS passes more options, e.g.
-#   make test-fast PYTEST_ARGS="tests/hooks -x"
+#   make test-fast PYTEST_ARGS="tests/unit/hooks -x"
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

@@ -3,7 +3,7 @@
 A DAG with ``dailybot_webhook_rotation`` (create a new subscription with a fresh secret and an immediate
 sample → wait for the sample at the receiver → delete the old subscription and retire its secret) runs
 under ``dag.test()`` against the fake DailyBot server, whose deliveries reach the real api-server app in
-this process (a FastAPI ``TestClient``, as in ``tests/lifecycle``), on a throw-away SQLite metadata DB.
+this process (a FastAPI ``TestClient``, as in ``tests/integration``), on a throw-away SQLite metadata DB.
 
 The first run only creates the channel's first subscription (there is nothing to rotate yet) and pays
 the cold start; every later run is a full rotation, timed: wall time of ``dag.test()``, time of each

@@ -13,4 +13,4 @@ SOAK_ARGS ?=
 .PHONY: soak
 
 soak: install
-	$(VENV)/bin/python -m tests.reliability.soak_receiver $(SOAK_ARGS)
+	$(VENV)/bin/python -m tests.e2e.webhooks.soak_receiver $(SOAK_ARGS)

@@ -9,16 +9,24 @@ metadata DB (created lazily by the ``airflow_db`` fixture), no example DAGs, and
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from airflow_provider_dailybot.testing import FakeDailyBotServer
 from airflow_provider_dailybot.testing.processes import port_open
 
+# The shipped plugin (``dailybot_fake_server``), used by this suite as by a user's.
+pytest_plugins = ["airflow_provider_dailybot.testing.pytest_plugin"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The DailyBot API key of the whole suite. Recognisable, so that a leak is easy to find in any output.
+API_KEY = "sk-test-LEAKCANARY-0123456789abcdef"
 _HOME = tempfile.mkdtemp(prefix="dailybot-airflow-home-")  # one per test process: each xdist worker has its own
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = _HOME
@@ -78,6 +86,35 @@ def _one_in_process_execution_api() -> None:
 
     if not hasattr(supervisor.in_process_api_server, "cache_info"):
         supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+
+
+def airflow_version() -> tuple[int, int]:
+    """The ``(major, minor)`` version of the installed Airflow."""
+    from airflow import __version__
+
+    major, minor = __version__.split(".")[:2]
+    return int(major), int(minor)
+
+
+def conn_json(server: FakeDailyBotServer, **extra: Any) -> str:
+    """A ``dailybot`` connection (``AIRFLOW_CONN_<ID>`` JSON form) pointing at a fake DailyBot, with extras."""
+    conn: dict[str, Any] = {"conn_type": "dailybot", "host": server.base_url, "password": server.api_key}
+    if extra:
+        conn["extra"] = extra
+    return json.dumps(conn)
+
+
+@pytest.fixture
+def dailybot_fake_server_options() -> dict[str, Any]:
+    """The suite's options of the plugin's ``dailybot_fake_server``: the suite's API key."""
+    return {"api_key": API_KEY}
+
+
+@pytest.fixture
+def fake(dailybot_fake_server: FakeDailyBotServer, monkeypatch: pytest.MonkeyPatch) -> FakeDailyBotServer:
+    """The plugin's fake DailyBot (seeded organisation), and ``dailybot_default`` pointing at it."""
+    monkeypatch.setenv("AIRFLOW_CONN_DAILYBOT_DEFAULT", conn_json(dailybot_fake_server))
+    return dailybot_fake_server
 
 
 @pytest.fixture(scope="session")

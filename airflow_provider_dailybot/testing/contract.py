@@ -3,7 +3,7 @@
 Written from the reference contract (``dailybot-api.md``), **not** from the provider's own lists:
 the fake must be free to disagree with the client, so that a test can catch a client that sends
 something DailyBot would refuse. Nothing here imports the provider (``airflow_provider_dailybot``
-modules other than ``testing``); ``tests/testing/test_contract.py`` compares the two on purpose.
+modules other than ``testing``); ``tests/unit/testing/test_contract.py`` compares the two on purpose.
 
 Each value carries the reference's tag: **CONFIRMED** (a primary source or working code) or
 **INFERRED** (a reading of conflicting sources: a design decision of the fake).
