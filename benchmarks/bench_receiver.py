@@ -29,7 +29,9 @@ PostgreSQL: ``DAILYBOT_BENCH_PG_DSN`` (a SQLAlchemy URL of an existing, dedicate
 otherwise a database created for the run on ``127.0.0.1:5432`` (user ``postgres``) and dropped after,
 when that server answers; otherwise the PostgreSQL part is skipped and says so.
 
-Run: ``python -m benchmarks.bench_receiver [--quick | --smoke] [--workers N] [--db sqlite,postgresql]``.
+Run: ``python -m benchmarks.bench_receiver [--quick | --smoke] [--workers N] [--db sqlite,postgresql]``;
+``--quick`` (a check of the harness in under 2 minutes, not a measurement) runs on PostgreSQL only when
+it answers.
 """
 
 from __future__ import annotations
@@ -446,13 +448,17 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m benchmarks.bench_receiver [--quick | --smoke] [--workers N] [--db LIST]``."""
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="api-server worker processes (%(default)s)")
-    parser.add_argument("--db", default="sqlite,postgresql", help="databases, comma-separated (%(default)s)")
+    parser.add_argument("--db", help="databases, comma-separated (sqlite,postgresql; --quick: postgresql when it "
+                        "answers, where the targets are, else sqlite)")  # fmt: skip
     args = parser.parse_args(argv)
+    mode = mode_of(args)
+    if args.db is None:
+        args.db = "sqlite,postgresql" if mode != "quick" else "postgresql" if postgres_available()[0] else "sqlite"
     databases = [d.strip() for d in args.db.split(",") if d.strip()]
     unknown = set(databases) - {"sqlite", "postgresql"}
     if unknown:
         parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
-    run(mode_of(args), args.out, args.workers, databases)
+    run(mode, args.out, args.workers, databases)
     return 0
 
 
