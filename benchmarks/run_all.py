@@ -22,7 +22,7 @@ from benchmarks.common import bench_parser, machine_line, mode_of
 BENCHMARKS = {
     "client": ("benchmarks.bench_client", 300),
     "parse": ("benchmarks.bench_parse", 420),
-    "receiver": ("benchmarks.bench_receiver", 600),
+    "receiver": ("benchmarks.bench_receiver", 2400),
     "rotation": ("benchmarks.bench_rotation", 420),
 }
 DOCS_BEGIN, DOCS_END = "<!-- bench:begin -->", "<!-- bench:end -->"
