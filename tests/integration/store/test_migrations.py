@@ -9,11 +9,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from airflow_provider_dailybot.store import deliveries as store
 from airflow_provider_dailybot.store.db_manager import BASE_REVISION, HEAD_REVISION, alembic_config
 from airflow_provider_dailybot.store.models import TABLE_NAME, VERSION_TABLE_NAME, metadata
-from tests.unit.store.factories import new_delivery
+from tests.unit.store.factories import migrated_engine, new_delivery
 
 pytestmark = pytest.mark.db
 
@@ -61,13 +63,10 @@ def _round_trip(url: str) -> None:
         assert {u["name"]: u["column_names"] for u in found.get_unique_constraints(TABLE_NAME)} == UNIQUE
         assert _schema_diff(engine) == []  # the migrations build exactly what models.py declares
 
-        with engine.connect() as connection:
-            from sqlalchemy.orm import Session
-
-            with Session(bind=connection) as session:
-                first = store.insert_delivery(session, new_delivery(1))
-                assert store.insert_delivery(session, new_delivery(1)).record == first.record
-                session.commit()
+        with engine.connect() as connection, Session(bind=connection) as session:
+            first = store.insert_delivery(session, new_delivery(1))
+            assert store.insert_delivery(session, new_delivery(1)).record == first.record
+            session.commit()
 
         _migrate(engine, command.downgrade, BASE_REVISION)  # the data step has nothing to undo
         assert _revision(engine) == BASE_REVISION
@@ -92,6 +91,17 @@ def test_upgrade_and_downgrade_round_trip(database_url):
 
 def test_upgrade_and_downgrade_round_trip_on_mysql(mysql_url):
     _round_trip(mysql_url)
+
+
+def test_a_reused_delivery_id_is_an_error_on_mysql_too(mysql_url):
+    engine = migrated_engine(mysql_url)
+    try:
+        with Session(engine) as session:
+            store.insert_delivery(session, new_delivery(1, delivery_id="same-id"))
+            with pytest.raises(IntegrityError):
+                store.insert_delivery(session, new_delivery(2, delivery_id="same-id"))
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.postgres
