@@ -12,7 +12,11 @@ from typing import Any
 
 from airflow_provider_dailybot import __version__
 from airflow_provider_dailybot.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_provider_dailybot.webhooks.config import DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES
+from airflow_provider_dailybot.webhooks.config import (
+    DEFAULT_CHANNEL_STATE_MAX_RECORDS,
+    DEFAULT_DEDUPE_WINDOW_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+)
 
 #: The ``[dailybot]`` configuration section (shown by ``airflow config list``); read by
 #: :mod:`airflow_provider_dailybot.webhooks.config`, which owns the defaults shown here.
@@ -42,6 +46,14 @@ CONFIG: dict[str, Any] = {
                 "type": "integer",
                 "example": str(DEFAULT_DEDUPE_WINDOW_SECONDS),
                 "default": str(DEFAULT_DEDUPE_WINDOW_SECONDS),
+            },
+            "channel_state_max_records": {
+                "description": "Most change records of one channel's state that are read (each operator run that "
+                "changes a channel adds one); a channel with more is refused until compacted.",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": str(DEFAULT_CHANNEL_STATE_MAX_RECORDS),
+                "default": str(DEFAULT_CHANNEL_STATE_MAX_RECORDS),
             },
         },
     }

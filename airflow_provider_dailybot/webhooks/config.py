@@ -11,6 +11,10 @@ Options (section ``[dailybot]`` of ``airflow.cfg``, or ``AIRFLOW__DAILYBOT__<OPT
 ``receiver_dedupe_window_seconds``
     How far back (in seconds, default 600) a delivery is compared with recorded deliveries of the
     same channel to detect duplicates. ``0`` turns duplicate detection off.
+``channel_state_max_records``
+    Most change records of one channel's state that are read (default 1000, see
+    :mod:`.channels`). A channel with more is refused as unreadable (its deliveries get 401, its
+    operators fail) until it is compacted. Every operator run that changes a channel adds one record.
 
 Every function reads the configuration when called, so nothing here is evaluated at import time.
 """
@@ -28,6 +32,7 @@ CHANNEL_PATH_TEMPLATE = "/webhooks/{channel}"
 CONFIG_SECTION = "dailybot"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_DEDUPE_WINDOW_SECONDS = 600
+DEFAULT_CHANNEL_STATE_MAX_RECORDS = 1000
 
 
 def _get(section: str, key: str) -> str | None:
@@ -55,6 +60,11 @@ def receiver_max_body_bytes() -> int:
 def receiver_dedupe_window_seconds() -> int:
     """Return ``[dailybot] receiver_dedupe_window_seconds`` (default 600); 0 disables duplicate detection."""
     return _get_int("receiver_dedupe_window_seconds", DEFAULT_DEDUPE_WINDOW_SECONDS, minimum=0)
+
+
+def channel_state_max_records() -> int:
+    """Return ``[dailybot] channel_state_max_records`` (default 1000), the most change records read per channel."""
+    return _get_int("channel_state_max_records", DEFAULT_CHANNEL_STATE_MAX_RECORDS, minimum=1)
 
 
 def _checked_base(url: str, option: str) -> str:
