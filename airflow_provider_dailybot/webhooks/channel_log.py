@@ -45,7 +45,6 @@ No Airflow import: the registers are passed in.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from typing import Protocol
@@ -53,6 +52,18 @@ from typing import Protocol
 _RECORD = "change."
 _CLAIM = "claim."
 _SLOT_DIGITS = 6
+
+
+def record_slot(prefix: str, key: str) -> int | None:
+    """Return the slot whose record a log under ``prefix`` stores under ``key``; None when it is no record key.
+
+    :param prefix: The log's key prefix.
+    :param key: A key.
+    """
+    if not key.startswith(prefix + _RECORD):
+        return None
+    digits = key[len(prefix) + len(_RECORD) :]
+    return int(digits) if len(digits) >= _SLOT_DIGITS and digits.isascii() and digits.isdigit() else None
 
 
 class LogFull(ValueError):
@@ -95,7 +106,6 @@ class SlotLog:
         self.prefix = prefix
         self.max_slots = max_slots
         self.description = description
-        self._record_key = re.compile(re.escape(prefix + _RECORD) + rf"(\d{{{_SLOT_DIGITS},}})")
         #: The first slot not known to be taken, after the last read or append (where the next append starts).
         self.end = 0
 
@@ -115,8 +125,7 @@ class SlotLog:
 
         :param key: A key.
         """
-        match = self._record_key.fullmatch(key)
-        return int(match.group(1)) if match else None
+        return record_slot(self.prefix, key)
 
     # -- reading ------------------------------------------------------------------------------
     def records(self) -> list[tuple[int, str]]:

@@ -44,12 +44,12 @@ channel runs, like every :meth:`ChannelStore.save`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from airflow_provider_dailybot.webhooks.assets import validate_channel_name
 from airflow_provider_dailybot.webhooks.channel_changes import ChannelChange, merge_state
-from airflow_provider_dailybot.webhooks.channel_log import LogFull, Registers, SlotLog
+from airflow_provider_dailybot.webhooks.channel_log import LogFull, Registers, SlotLog, record_slot
 from airflow_provider_dailybot.webhooks.channel_state import (
     MAX_DELETED_HOOK_IDS,
     MAX_HOOK_ID_LENGTH,
@@ -79,6 +79,7 @@ __all__ = [
     "generate_secret",
     "hash_secret",
     "record_key_prefix",
+    "state_from_variables",
     "variable_key",
 ]
 
@@ -102,6 +103,25 @@ def record_key_prefix(channel: str) -> str:
     :param channel: A valid channel name.
     """
     return variable_key(channel) + "."
+
+
+def state_from_variables(channel: str, variables: Mapping[str, str]) -> ChannelState | None:
+    """Return the state of ``channel`` from its Variables read some other way (the REST API, a database dump).
+
+    :param channel: The channel name.
+    :param variables: Decrypted values by key; keys other than the channel's base document and change
+        records (claims, other channels) are ignored.
+    :raises ValueError: When a value is not valid.
+    """
+    prefix = record_key_prefix(channel)
+    slots = {key: record_slot(prefix, key) for key in variables}
+    records = sorted((slot, variables[key]) for key, slot in slots.items() if slot is not None)
+    base = variables.get(variable_key(channel))
+    return merge_state(
+        channel,
+        None if base is None else ChannelState.from_json(channel, base),
+        [ChannelChange.from_json(channel, value) for _, value in records],
+    )
 
 
 def _base_description(channel: str) -> str:

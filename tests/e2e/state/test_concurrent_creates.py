@@ -30,8 +30,12 @@ from airflow_provider_dailybot.testing.airflow_components import airflow_command
 from airflow_provider_dailybot.testing.processes import ProcessGroup, free_port, wait_for, wait_for_http
 from airflow_provider_dailybot.testing.server import FakeDailyBotServer
 from airflow_provider_dailybot.testing.wire import Request
-from airflow_provider_dailybot.webhooks.channel_changes import ChannelChange, merge_state
-from airflow_provider_dailybot.webhooks.channels import ChannelState, record_key_prefix, variable_key
+from airflow_provider_dailybot.webhooks.channels import (
+    ChannelState,
+    record_key_prefix,
+    state_from_variables,
+    variable_key,
+)
 from tests.conftest import require_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(420)]
@@ -111,14 +115,7 @@ def stored_state(database: str, fernet_key: str) -> tuple[ChannelState | None, l
     rows = query(database, "SELECT key, val, is_encrypted FROM variable WHERE key LIKE %s ORDER BY key",
                  variable_key(CHANNEL) + "%")  # fmt: skip
     values = {key: fernet.decrypt(val.encode()).decode() if encrypted else val for key, val, encrypted in rows}
-    base = values.get(variable_key(CHANNEL))
-    records = [v for k, v in values.items() if k.startswith(record_key_prefix(CHANNEL) + "change.")]
-    state = merge_state(
-        CHANNEL,
-        None if base is None else ChannelState.from_json(CHANNEL, base),
-        [ChannelChange.from_json(CHANNEL, r) for r in records],
-    )
-    return state, sorted(values)
+    return state_from_variables(CHANNEL, values), sorted(values)
 
 
 def test_two_creates_at_once_on_one_channel_both_deliver(tmp_path: Path, postgres_database: str) -> None:
