@@ -25,9 +25,9 @@ is: its base document is the state until the first change record is added.
 
 Two stores read and write it, with the same interface (:class:`ChannelStore`):
 
-* :class:`TaskChannelStore`, in a task: ``airflow.sdk.Variable``. On Airflow 3.3+ it lists the
-  change records with ``Variable.keys(prefix=...)``; before, it walks the slots from 0 (one read per
-  record and three at the end).
+* :class:`TaskChannelStore`, in a task: ``airflow.sdk.Variable``. Where the Task SDK has
+  ``Variable.keys(prefix=...)`` (Airflow 3.3) it lists the change records; otherwise (Airflow 3.1)
+  it walks the slots from 0 (one read per record and three at the end).
 * :class:`MetadataChannelStore`, with database access (the receiver in the api-server, scripts,
   tests): core ``airflow.models.variable.Variable``; the change records in one prefix query
   (``key LIKE 'dailybot/_webhook/_channel/_/_<channel>.change.%' ESCAPE '/'``: ``_`` would match any
@@ -342,7 +342,7 @@ class _TaskRegisters:
     def items(self, prefix: str, limit: int) -> Sequence[tuple[str, str]] | None:
         from airflow.sdk import Variable
 
-        if not hasattr(Variable, "keys"):  # Airflow 3.1 and 3.2: the log is walked instead
+        if not hasattr(Variable, "keys"):  # Airflow 3.1: the log is walked instead
             return None
         found = []
         for key in list(Variable.keys(prefix=prefix))[:limit]:
