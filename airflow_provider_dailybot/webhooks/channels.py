@@ -31,8 +31,10 @@ Two stores read and write it, with the same interface (:class:`ChannelStore`):
 * :class:`MetadataChannelStore`, with database access (the receiver in the api-server, scripts,
   tests): core ``airflow.models.variable.Variable``; the change records in one prefix query
   (``key LIKE 'dailybot/_webhook/_channel/_/_<channel>.change.%' ESCAPE '/'``: ``_`` would match any
-  character; the key's unique index serves it where the column's collation is ``C``, otherwise the small ``variable``
-  table is scanned).
+  character), the query Airflow's own ``Variable.keys`` runs. PostgreSQL serves a LIKE prefix from the
+  key's unique index only under the ``C``/``POSIX`` collation (not ``C.UTF-8`` nor ``en_US.UTF-8``),
+  so it usually scans the ``variable`` table, which is small (a few hundred rows: well under a
+  millisecond).
 
 Reads of the base document go through the secrets backends (so a channel can also be
 ``AIRFLOW_VAR_DAILYBOT_WEBHOOK_CHANNEL__<CHANNEL>``); change records live in the metadata database.
