@@ -13,6 +13,7 @@ from typing import Any
 from airflow_provider_dailybot import __version__
 from airflow_provider_dailybot.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dailybot.webhooks.config import (
+    DEFAULT_CHANNEL_STATE_MAX_RECORDS,
     DEFAULT_DEDUPE_WINDOW_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_RETENTION_DAYS,
@@ -54,6 +55,14 @@ CONFIG: dict[str, Any] = {
                 "type": "integer",
                 "example": str(DEFAULT_RETENTION_DAYS),
                 "default": str(DEFAULT_RETENTION_DAYS),
+            },
+            "channel_state_max_records": {
+                "description": "Most change records of one channel's state that are read (each operator run that "
+                "changes a channel adds one); a channel with more is refused until compacted.",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": str(DEFAULT_CHANNEL_STATE_MAX_RECORDS),
+                "default": str(DEFAULT_CHANNEL_STATE_MAX_RECORDS),
             },
         },
     }

@@ -13,10 +13,10 @@ What it needs
     * The provider installed on the api-server. ``[api] base_url``, or ``[dailybot] receiver_base_url``,
       must be an address that DailyBot can reach.
     * A channel named ``checkins``, or the name in the ``DAILYBOT_CHANNEL`` environment variable of
-      the dag-processor and the workers. The channel is the Variable ``dailybot_webhook_channel__checkins``,
-      which holds the hash of a secret. A DailyBot subscription to ``followups.response.completed``
-      posts to ``channel_hook_url("checkins")`` with that secret as its bearer. The provider's
-      operators set this up; see ``docs/receiver.md``.
+      the dag-processor and the workers. The channel's state, kept in the Variables
+      ``dailybot_webhook_channel__checkins…``, holds the hash of a secret. A DailyBot subscription to
+      ``followups.response.completed`` posts to ``channel_hook_url("checkins")`` with that secret as
+      its bearer. The provider's operators set this up; see ``docs/receiver.md``.
     * The DAG unpaused.
 
 One run may carry several deliveries (apache/airflow#56050)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Asset
 
     from airflow_provider_dailybot.hooks.dailybot import DailyBotHook
-    from airflow_provider_dailybot.webhooks.channels import ChannelState
+    from airflow_provider_dailybot.webhooks.channels import ChannelChange, ChannelState, TaskChannelStore
 
 __all__ = [
     "DEFAULT_CONN_ID",
@@ -139,17 +139,28 @@ class DailyBotBaseOperator(BaseOperator):
             raise ValueError(f"dailybot_conn_id must be a non-empty string, got {self.dailybot_conn_id!r}")
         return DailyBotHook(dailybot_conn_id=self.dailybot_conn_id.strip())
 
-    @staticmethod
-    def _load_state(channel: str) -> ChannelState:
-        from airflow_provider_dailybot.webhooks.channels import ChannelState, TaskChannelStore
-
-        return TaskChannelStore().load(channel) or ChannelState(channel=channel)
-
-    @staticmethod
-    def _save_state(state: ChannelState) -> None:
+    @cached_property
+    def _channel_store(self) -> TaskChannelStore:
+        """The channel store of this task (one per run, so an append starts where the last read ended)."""
         from airflow_provider_dailybot.webhooks.channels import TaskChannelStore
 
-        TaskChannelStore().save(state)
+        return TaskChannelStore()
+
+    def _load_state(self, channel: str) -> ChannelState:
+        """Return the channel's state (empty when the channel has none yet)."""
+        from airflow_provider_dailybot.webhooks.channels import ChannelState
+
+        return self._channel_store.load(channel) or ChannelState(channel=channel)
+
+    def _record_change(self, change: ChannelChange, *, slot: int | None = None) -> int:
+        """Write ``change`` as a new change record of its channel, or rewrite this task's record in ``slot``.
+
+        Never rewrites what another task wrote (see :mod:`~airflow_provider_dailybot.webhooks.channels`).
+        """
+        if slot is None:
+            return self._channel_store.append(change)
+        self._channel_store.rewrite(change, slot)
+        return slot
 
 
 #: The 0.1 name of :class:`DailyBotBaseOperator`, kept for subclasses written against it.

@@ -3,8 +3,10 @@
 A *channel* is a named endpoint of the provider's webhook receiver (``/dailybot/webhooks/<channel>`` on
 the api-server) paired with the asset :func:`~airflow_provider_dailybot.webhooks.assets.dailybot_webhook_asset`.
 Its state (the SHA-256 hashes of the accepted ``X-BEARER`` secrets and the subscriptions feeding it)
-lives in an Airflow Variable (:mod:`airflow_provider_dailybot.webhooks.channels`). These operators keep
-that state and DailyBot in step:
+lives in Airflow Variables (:mod:`airflow_provider_dailybot.webhooks.channels`). These operators keep
+that state and DailyBot in step; each run that changes it adds a change record of its own (never a
+rewrite of what another task wrote), so operators running at the same time on one channel never
+lose each other's changes:
 
 * :class:`DailyBotCreateWebhookSubscriptionOperator` generates a fresh secret, registers its hash with
   the channel, creates the subscription and records it;
@@ -64,10 +66,10 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
     """Create a DailyBot webhook subscription that delivers to a receiver channel (or to any URL).
 
     For a ``channel``, the operator generates a fresh ``X-BEARER`` secret (masked in logs; only its
-    SHA-256 is kept, in the channel's Variable), registers it with the channel *before* creating the
-    subscription (so the immediate sample delivery is accepted), creates the subscription with
-    ``immediate_sample_event`` and records it in the channel state. The ``hook_url`` defaults to the
-    channel's public URL (``[api] base_url`` + ``/dailybot/webhooks/<channel>``, see
+    SHA-256 is kept, in a change record of the channel's state of this task's own), registers it with
+    the channel *before* creating the subscription (so the immediate sample delivery is accepted),
+    creates the subscription with ``immediate_sample_event`` and records it in the same record. The
+    ``hook_url`` defaults to the channel's public URL (``[api] base_url`` + ``/dailybot/webhooks/<channel>``, see
     :func:`~airflow_provider_dailybot.webhooks.config.channel_hook_url`).
 
     Returns (XCom) ``{"hook_id", "hook_url", "channel", "events", "created_at"}``; never the secret.
@@ -159,7 +161,12 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
         from airflow_provider_dailybot.events import validate_event_names
         from airflow_provider_dailybot.exceptions import DailyBotApiError, DailyBotServerError
         from airflow_provider_dailybot.hooks.dailybot import validate_hook_url
-        from airflow_provider_dailybot.webhooks.channels import ChannelSubscription, generate_secret, hash_secret
+        from airflow_provider_dailybot.webhooks.channels import (
+            ChannelChange,
+            ChannelSubscription,
+            generate_secret,
+            hash_secret,
+        )
         from airflow_provider_dailybot.webhooks.config import channel_hook_url
 
         # Validate everything before any request or state change.
@@ -194,10 +201,11 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
             mask_secret(secret)
         secret_hash = hash_secret(secret) if secret else None
 
+        # The secret is accepted before the subscription exists (its sample arrives at once), in a change
+        # record of this task's own that it rewrites below: no other task's change can be lost.
+        slot: int | None = None
         if channel is not None and secret_hash is not None:
-            state = self._load_state(channel)
-            state.add_secret_hash(secret_hash)
-            self._save_state(state)
+            slot = self._record_change(ChannelChange(channel, accept_sha256=[secret_hash]))
 
         created_at = utc_now_iso()
         try:
@@ -213,26 +221,20 @@ class DailyBotCreateWebhookSubscriptionOperator(DailyBotBaseOperator):
             )
         except DailyBotApiError as err:
             definitely_refused = err.status_code is not None and not isinstance(err, DailyBotServerError)
-            if channel is not None and secret_hash is not None and definitely_refused:
-                state = self._load_state(channel)
-                state.remove_secret(secret_sha256=secret_hash)
-                self._save_state(state)
+            if channel is not None and secret_hash is not None and slot is not None and definitely_refused:
+                self._record_change(ChannelChange(channel, retire_sha256=[secret_hash]), slot=slot)
             raise
         # Any other error (timeout, dropped connection) is ambiguous: the secret stays registered.
 
-        if channel is not None and secret_hash is not None:
-            state = self._load_state(channel)
-            state.add_secret_hash(secret_hash)
-            state.add_subscription(
-                ChannelSubscription(
-                    hook_id=subscription.id,
-                    hook_url=subscription.hook_url,
-                    events=list(subscription.events),
-                    secret_sha256=secret_hash,
-                    created_at=created_at,
-                )
+        if channel is not None and secret_hash is not None and slot is not None:
+            record = ChannelSubscription(
+                hook_id=subscription.id,
+                hook_url=subscription.hook_url,
+                events=list(subscription.events),
+                secret_sha256=secret_hash,
+                created_at=created_at,
             )
-            self._save_state(state)
+            self._record_change(ChannelChange(channel, accept_sha256=[secret_hash], subscriptions=[record]), slot=slot)
         self.log.info("Created DailyBot subscription %s -> %s for %s", subscription.id, subscription.hook_url, events)
         return {
             "hook_id": subscription.id,
@@ -307,13 +309,22 @@ class DailyBotDeleteWebhookSubscriptionOperator(DailyBotBaseOperator):
                 return {"hook_id": hook_id, "channel": channel, "deleted": False}
         deleted = self.hook.delete_webhook_subscription(hook_id, hook_url=hook_url, missing_ok=self.missing_ok)
         if channel is not None:
-            state = self._load_state(channel)
-            state.mark_deleted(hook_id)
-            removed = state.remove_subscription(hook_id)
-            if removed is not None and not any(s.secret_sha256 == removed.secret_sha256 for s in state.subscriptions):
-                state.remove_secret(secret_sha256=removed.secret_sha256)
-            self._save_state(state)
+            self._record_deletion(channel, hook_id)
         return {"hook_id": hook_id, "channel": channel, "deleted": deleted}
+
+    def _record_deletion(self, channel: str, hook_id: str) -> None:
+        """Record that ``hook_id`` is deleted; retire its secret unless another recorded subscription sends it."""
+        from airflow_provider_dailybot.webhooks.channels import MAX_HOOK_ID_LENGTH, ChannelChange
+
+        state = self._load_state(channel)
+        removed = state.remove_subscription(hook_id)
+        retire = []
+        if removed is not None and not state.subscriptions_with_secret(removed.secret_sha256):
+            retire = [h for h in state.secret_sha256 if h == removed.secret_sha256]
+        deleted = [hook_id] if 0 < len(hook_id) <= MAX_HOOK_ID_LENGTH else []
+        if removed is None and not retire and (not deleted or hook_id in state.deleted_hook_ids):
+            return  # nothing to add: already recorded as deleted
+        self._record_change(ChannelChange(channel, retire_sha256=retire, deleted_hook_ids=deleted))
 
 
 class DailyBotPromoteWebhookSubscriptionOperator(DailyBotBaseOperator):
@@ -377,6 +388,7 @@ class DailyBotPromoteWebhookSubscriptionOperator(DailyBotBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_dailybot.exceptions import DailyBotError
         from airflow_provider_dailybot.webhooks.bindings import ChannelBindings, unrecorded_subscriptions
+        from airflow_provider_dailybot.webhooks.channel_changes import chunked_changes
 
         keep_id = subscription_field(self.subscription, "hook_id")
         if not isinstance(keep_id, str) or not keep_id:
@@ -413,13 +425,12 @@ class DailyBotPromoteWebhookSubscriptionOperator(DailyBotBaseOperator):
                 failures.append(f"{hook_id}: {err}")
                 continue
             state.remove_subscription(hook_id)
-            state.mark_deleted(hook_id)
             (deleted if existed else already_gone).append(hook_id)
         in_use = {s.secret_sha256 for s in state.subscriptions}
-        retired = [h for h in list(state.secret_sha256) if h not in in_use]
-        for secret_hash in retired:
-            state.remove_secret(secret_sha256=secret_hash)
-        self._save_state(state)
+        retired = [h for h in state.secret_sha256 if h not in in_use]
+        # One change record of this task's own (a few for a very long list); nothing another task wrote is rewritten.
+        for change in chunked_changes(self.channel, retire_sha256=retired, deleted_hook_ids=deleted + already_gone):
+            self._record_change(change)
         self.log.info(
             "Channel %s: kept %s, deleted %s (%d unrecorded), retired %d secret(s)",
             self.channel,

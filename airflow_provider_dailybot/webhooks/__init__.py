@@ -1,7 +1,9 @@
 """Receive DailyBot webhook deliveries on the Airflow api-server and turn them into asset events.
 
 * :mod:`.assets`: channel names and :func:`~.assets.dailybot_webhook_asset`, the asset DAGs schedule on.
-* :mod:`.channels`: the per-channel Variable with accepted secret hashes and subscriptions.
+* :mod:`.channels`: where each channel's accepted secret hashes and subscriptions are stored (Variables);
+  :mod:`.channel_state` (the state), :mod:`.channel_changes` (change records) and :mod:`.channel_log`
+  (the append-only log they are kept in).
 * :mod:`.asset_events`: the ``AssetEvent.extra`` a delivery is recorded with, written by the receiver, read by tasks.
 * :mod:`.bindings`: which hook id a recorded delivery may speak for (secret → hook id bindings).
 * :mod:`.config`: receiver options and :func:`~.config.channel_hook_url`, the URL DailyBot posts to.

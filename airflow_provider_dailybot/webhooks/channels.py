@@ -1,351 +1,143 @@
-"""Channel registry: which ``X-BEARER`` secrets a channel accepts and which subscriptions feed it.
+"""Channel registry: where the state of a channel (accepted ``X-BEARER`` secrets, subscriptions) is stored.
 
-The state of a channel is one Airflow Variable, key ``dailybot_webhook_channel__<channel>``, whose
-value is this JSON document (version 1)::
+A channel's state (:class:`~.channel_state.ChannelState`: secret hashes, subscriptions,
+``deleted_hook_ids``) is kept in Airflow Variables, so that tasks can write it through the Task SDK
+(they have no database access) and the receiver in the api-server can read it:
 
-    {
-      "version": 1,
-      "channel": "checkins",
-      "secret_sha256": ["<64 hex chars>", "..."],
-      "subscriptions": [
-        {
-          "hook_id": "<id DailyBot returned when the subscription was created>",
-          "hook_url": "https://airflow.example.com/dailybot/webhooks/checkins",
-          "events": ["followups.response.completed"],
-          "created_at": "2026-01-31T12:00:00+00:00",
-          "secret_sha256": "<hash of the secret this subscription sends>"
-        }
-      ],
-      "deleted_hook_ids": ["<hook id this channel deleted at DailyBot (or found gone)>", "..."]
-    }
+``dailybot_webhook_channel__<channel>`` (the **base document**)
+    The 0.1 format: one JSON document of the whole state (version 1, see :mod:`.channel_state`).
+    Written by :meth:`ChannelStore.save` (scripts, tests, ``airflow variables set``) and by 0.1,
+    read by every version. The operators of this version never rewrite it.
+``dailybot_webhook_channel__<channel>.change.<n>`` (the **change records**)
+    One record per operator run that changed the channel (:mod:`.channel_changes`): the secrets it
+    accepts or retires, the subscriptions it records, the hook ids it deleted. ``n`` is a slot of an
+    append-only log (:mod:`.channel_log`) that each writer claims for itself, so a writer only
+    ever writes keys nobody else writes.
+``dailybot_webhook_channel__<channel>.claim.<n>.x`` and ``….claim.<n>.door``
+    Short-lived: the registers with which a writer claims slot ``n``; deleted once the record is written.
 
-``deleted_hook_ids`` (optional, newest last, at most :data:`MAX_DELETED_HOOK_IDS`) lets the promote
-operator skip hook ids it already deleted instead of sending DailyBot a DELETE for each of them again.
-A provider that does not know the field ignores it (the document stays version 1).
+The state is the base document merged with the change records (:func:`~.channel_changes.merge_state`).
+No writer reads a shared value, changes it and writes it back, so concurrent creates, deletes and
+promotes on a channel never lose each other's secrets or subscriptions. (0.1 kept the whole state in
+the base document and every operator rewrote it: two creates at once could drop one secret hash, and
+that subscription's deliveries were refused with 401.) A channel written by 0.1 keeps working as it
+is: its base document is the state until the first change record is added.
 
-A subscription record *binds* its secret to its hook id: a delivery authenticated with that secret
-but naming another hook id is a forgery or a mistake, never evidence about that other subscription
-(see :mod:`.bindings`).
+Two stores read and write it, with the same interface (:class:`ChannelStore`):
 
-Only SHA-256 hashes of secrets are stored: a secret is generated (:func:`generate_secret`), sent to
-DailyBot once when the subscription is created and never written anywhere by this provider. A
-channel may accept several secrets at once, which is how secrets are rotated: add the new secret,
-create the new subscription, delete the old subscription, then remove the old secret.
+* :class:`TaskChannelStore`, in a task: ``airflow.sdk.Variable``. Where the Task SDK has
+  ``Variable.keys(prefix=...)`` (Airflow 3.3) it lists the change records; otherwise (Airflow 3.1)
+  it walks the slots from 0 (one read per record and three at the end).
+* :class:`MetadataChannelStore`, with database access (the receiver in the api-server, scripts,
+  tests): core ``airflow.models.variable.Variable``; the change records in one prefix query
+  (``key LIKE 'dailybot/_webhook/_channel/_/_<channel>.change.%' ESCAPE '/'``: ``_`` would match any
+  character), the query Airflow's own ``Variable.keys`` runs. PostgreSQL serves a LIKE prefix from the
+  key's unique index only under the ``C``/``POSIX`` collation (not ``C.UTF-8`` nor ``en_US.UTF-8``),
+  so it usually scans the ``variable`` table, which is small (a few hundred rows: well under a
+  millisecond).
 
-The same :class:`ChannelState` is read by the receiver inside the api-server and written by
-operators inside tasks, through two small stores: :class:`MetadataChannelStore` (core
-``airflow.models.variable.Variable``, for server-side code and tests) and :class:`TaskChannelStore`
-(``airflow.sdk.Variable``, for code running in a task).
+Reads of the base document go through the secrets backends (so a channel can also be
+``AIRFLOW_VAR_DAILYBOT_WEBHOOK_CHANNEL__<CHANNEL>``); change records live in the metadata database.
+At most ``[dailybot] channel_state_max_records`` records (default 1000) are read; a channel that
+has more is refused as unreadable until it is compacted, which ``store.save(store.load(channel))``
+does (it folds the records into the base document and deletes them; run it while no task of the
+channel runs, like every :meth:`ChannelStore.save`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import re
-import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from airflow_provider_dailybot.webhooks.assets import validate_channel_name
+from airflow_provider_dailybot.webhooks.channel_changes import ChannelChange, merge_state
+from airflow_provider_dailybot.webhooks.channel_log import LogFull, Registers, SlotLog, record_slot
+from airflow_provider_dailybot.webhooks.channel_state import (
+    MAX_DELETED_HOOK_IDS,
+    MAX_HOOK_ID_LENGTH,
+    STATE_VERSION,
+    ChannelState,
+    ChannelSubscription,
+    generate_secret,
+    hash_secret,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-#: Prefix of the Variable key that holds a channel's state.
+# The state model moved to .channel_state; it stays importable from here.
+__all__ = [
+    "MAX_DELETED_HOOK_IDS",
+    "MAX_HOOK_ID_LENGTH",
+    "STATE_VERSION",
+    "VARIABLE_KEY_PREFIX",
+    "ChannelChange",
+    "ChannelState",
+    "ChannelStore",
+    "ChannelSubscription",
+    "LogFull",
+    "MetadataChannelStore",
+    "TaskChannelStore",
+    "generate_secret",
+    "hash_secret",
+    "record_key_prefix",
+    "state_from_variables",
+    "variable_key",
+]
+
+#: Prefix of the Variable keys that hold a channel's state.
 VARIABLE_KEY_PREFIX = "dailybot_webhook_channel__"
-#: Version of the JSON document written by this module.
-STATE_VERSION = 1
-
-#: Most hook ids kept in ``deleted_hook_ids`` (the oldest are dropped first).
-MAX_DELETED_HOOK_IDS = 500
-#: Longest hook id kept in ``deleted_hook_ids``; DailyBot's hook ids are UUIDs.
-MAX_HOOK_ID_LENGTH = 256
-
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-# Compared against when a channel has no state, so an unknown channel costs the same as a wrong secret.
-_NO_MATCH = "0" * 64
 
 
 def variable_key(channel: str) -> str:
-    """Return the Variable key that stores a channel's state, ``dailybot_webhook_channel__<channel>``.
+    """Return the key of a channel's base document, ``dailybot_webhook_channel__<channel>``.
 
     :param channel: A valid channel name.
     """
     return VARIABLE_KEY_PREFIX + validate_channel_name(channel)
 
 
-def generate_secret() -> str:
-    """Return a new random ``X-BEARER`` secret (``secrets.token_urlsafe(32)``, 43 characters)."""
-    return secrets.token_urlsafe(32)
+def record_key_prefix(channel: str) -> str:
+    """Return the prefix of the keys of a channel's change records and claims, ``<variable_key>.``.
 
+    Channel names cannot hold ``.``, so no other channel's key starts with it.
 
-def hash_secret(secret: str) -> str:
-    """Return the lower-case hex SHA-256 of a secret, the form in which channels store it.
-
-    :param secret: The plaintext secret.
+    :param channel: A valid channel name.
     """
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return variable_key(channel) + "."
 
 
-def _checked_hash(value: object, where: str) -> str:
-    if not isinstance(value, str) or _SHA256_HEX.fullmatch(value) is None:
-        raise ValueError(f"{where} must be a lower-case hex SHA-256 (64 characters)")
-    return value
-
-
-def _utcnow_iso() -> str:
-    return datetime.now(tz=timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class ChannelSubscription:
-    """A DailyBot webhook subscription that delivers to a channel.
-
-    :param hook_id: The id DailyBot returned when the subscription was created.
-    :param hook_url: The URL the subscription delivers to.
-    :param events: The subscribed event names.
-    :param secret_sha256: Hash of the ``X-BEARER`` secret the subscription sends.
-    :param created_at: ISO 8601 time the subscription was created (UTC now by default).
-    """
-
-    hook_id: str
-    hook_url: str
-    events: list[str]
-    secret_sha256: str
-    created_at: str = field(default_factory=_utcnow_iso)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.hook_id, str) or not self.hook_id:
-            raise ValueError("hook_id must be a non-empty string")
-        if not isinstance(self.hook_url, str) or not self.hook_url:
-            raise ValueError("hook_url must be a non-empty string")
-        if not isinstance(self.events, list) or not all(isinstance(e, str) for e in self.events):
-            raise ValueError("events must be a list of event names")
-        if not isinstance(self.created_at, str):
-            raise ValueError("created_at must be an ISO 8601 string")
-        _checked_hash(self.secret_sha256, "subscription secret_sha256")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready dict of this subscription."""
-        return {
-            "hook_id": self.hook_id,
-            "hook_url": self.hook_url,
-            "events": list(self.events),
-            "created_at": self.created_at,
-            "secret_sha256": self.secret_sha256,
-        }
-
-    @classmethod
-    def from_dict(cls, data: object) -> ChannelSubscription:
-        """Build a subscription from its JSON dict.
-
-        :param data: A dict as written by :meth:`to_dict`.
-        :raises ValueError: When a field is missing or has the wrong type.
-        """
-        if not isinstance(data, dict):
-            raise ValueError("a subscription must be a JSON object")
-        try:
-            return cls(
-                hook_id=data["hook_id"],
-                hook_url=data["hook_url"],
-                events=data["events"],
-                created_at=data["created_at"],
-                secret_sha256=data["secret_sha256"],
-            )
-        except KeyError as err:
-            raise ValueError(f"a subscription lacks the field {err.args[0]!r}") from None
-
-
-@dataclass
-class ChannelState:
-    """The accepted secrets and the subscriptions of one channel.
+def state_from_variables(channel: str, variables: Mapping[str, str]) -> ChannelState | None:
+    """Return the state of ``channel`` from its Variables read some other way (the REST API, a database dump).
 
     :param channel: The channel name.
-    :param secret_sha256: Hashes of every accepted ``X-BEARER`` secret.
-    :param subscriptions: The subscriptions created for the channel.
-    :param deleted_hook_ids: Hook ids this channel deleted at DailyBot (or found already gone), newest last.
-    :param version: Version of the stored JSON document.
+    :param variables: Decrypted values by key; keys other than the channel's base document and change
+        records (claims, other channels) are ignored.
+    :raises ValueError: When a value is not valid.
     """
+    prefix = record_key_prefix(channel)
+    slots = {key: record_slot(prefix, key) for key in variables}
+    records = sorted((slot, variables[key]) for key, slot in slots.items() if slot is not None)
+    base = variables.get(variable_key(channel))
+    return merge_state(
+        channel,
+        None if base is None else ChannelState.from_json(channel, base),
+        [ChannelChange.from_json(channel, value) for _, value in records],
+    )
 
-    channel: str
-    secret_sha256: list[str] = field(default_factory=list)
-    subscriptions: list[ChannelSubscription] = field(default_factory=list)
-    deleted_hook_ids: list[str] = field(default_factory=list)
-    version: int = STATE_VERSION
 
-    def __post_init__(self) -> None:
-        validate_channel_name(self.channel)
-        for value in self.secret_sha256:
-            _checked_hash(value, "secret_sha256 items")
-        if not all(isinstance(h, str) and 0 < len(h) <= MAX_HOOK_ID_LENGTH for h in self.deleted_hook_ids):
-            raise ValueError(f"deleted_hook_ids must hold hook ids of 1 to {MAX_HOOK_ID_LENGTH} characters")
-        del self.deleted_hook_ids[:-MAX_DELETED_HOOK_IDS]
+def _base_description(channel: str) -> str:
+    return (
+        f"DailyBot webhook channel {channel!r}: SHA-256 hashes of the accepted X-BEARER secrets and the "
+        "subscriptions that deliver to it (managed by airflow-provider-dailybot)."
+    )
 
-    # -- JSON ---------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready dict documented in the module docstring."""
-        return {
-            "version": self.version,
-            "channel": self.channel,
-            "secret_sha256": list(self.secret_sha256),
-            "subscriptions": [s.to_dict() for s in self.subscriptions],
-            "deleted_hook_ids": list(self.deleted_hook_ids),
-        }
 
-    def to_json(self) -> str:
-        """Return the state as the JSON text stored in the channel's Variable."""
-        return json.dumps(self.to_dict(), indent=2)
-
-    @classmethod
-    def from_json(cls, channel: str, value: str | bytes | dict[str, Any]) -> ChannelState:
-        """Parse a stored state.
-
-        :param channel: The channel the state belongs to; a ``channel`` field that differs is refused.
-        :param value: The Variable's JSON text, or the already decoded dict.
-        :raises ValueError: When the document is not a valid channel state.
-        """
-        if isinstance(value, (str, bytes)):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ValueError(f"the state of DailyBot channel {channel!r} is not valid JSON") from None
-        if not isinstance(value, dict):
-            raise ValueError(f"the state of DailyBot channel {channel!r} must be a JSON object")
-        version = value.get("version", STATE_VERSION)
-        if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= STATE_VERSION:
-            raise ValueError(
-                f"the state of DailyBot channel {channel!r} has version {version!r}; this provider reads "
-                f"version {STATE_VERSION} (was it written by a newer provider?)"
-            )
-        stored_channel = value.get("channel", channel)
-        if stored_channel != channel:
-            raise ValueError(f"the state stored for channel {channel!r} names channel {stored_channel!r}")
-        hashes = value.get("secret_sha256", [])
-        subscriptions = value.get("subscriptions", [])
-        deleted = value.get("deleted_hook_ids", [])
-        if not isinstance(hashes, list) or not isinstance(subscriptions, list) or not isinstance(deleted, list):
-            raise ValueError("secret_sha256, subscriptions and deleted_hook_ids must be JSON arrays")
-        return cls(
-            channel=channel,
-            secret_sha256=list(hashes),
-            subscriptions=[ChannelSubscription.from_dict(s) for s in subscriptions],
-            deleted_hook_ids=list(deleted),
-            version=STATE_VERSION,
-        )
-
-    # -- secrets ------------------------------------------------------------------------------
-    def accepts(self, bearer: str | None) -> bool:
-        """Return True when ``bearer`` is one of the accepted secrets.
-
-        The SHA-256 of ``bearer`` is compared in constant time with **every** accepted hash (no early
-        exit), so the time taken does not depend on which secret matched or on their order.
-
-        :param bearer: The presented secret (the ``X-BEARER`` header); None or empty never matches.
-        """
-        return self.matching_secret(bearer) is not None
-
-    def matching_secret(self, bearer: str | None) -> str | None:
-        """Return the accepted hash that ``bearer`` matches, or None; compared like :meth:`accepts`.
-
-        The SHA-256 of ``bearer`` is compared in constant time with every accepted hash (no early exit).
-
-        :param bearer: The presented secret; None or empty never matches.
-        """
-        presented = hash_secret(bearer or "")
-        matched: str | None = None
-        for stored in self.secret_sha256 or [_NO_MATCH]:
-            if hmac.compare_digest(presented, stored):
-                matched = stored
-        return matched if bearer else None
-
-    def add_secret(self, secret: str) -> str:
-        """Accept ``secret`` on this channel and return its hash (adding it twice is a no-op).
-
-        :param secret: The plaintext secret; only its hash is kept.
-        """
-        if not secret:
-            raise ValueError("an empty secret cannot be accepted")
-        return self.add_secret_hash(hash_secret(secret))
-
-    def add_secret_hash(self, secret_sha256: str) -> str:
-        """Accept the secret whose hash is ``secret_sha256`` and return the hash.
-
-        :param secret_sha256: Lower-case hex SHA-256 of the secret.
-        """
-        _checked_hash(secret_sha256, "secret_sha256")
-        if secret_sha256 not in self.secret_sha256:
-            self.secret_sha256.append(secret_sha256)
-        return secret_sha256
-
-    def remove_secret(self, secret: str | None = None, *, secret_sha256: str | None = None) -> bool:
-        """Stop accepting a secret, given either in plaintext or as its hash; return True if it was accepted.
-
-        Subscriptions that send this secret are left in place (their deliveries are refused from now
-        on); remove them with :meth:`remove_subscription`.
-
-        :param secret: The plaintext secret.
-        :param secret_sha256: The secret's hash, instead of ``secret``.
-        """
-        if (secret is None) == (secret_sha256 is None):
-            raise ValueError("pass exactly one of secret and secret_sha256")
-        target = hash_secret(secret) if secret is not None else str(secret_sha256)
-        if target in self.secret_sha256:
-            self.secret_sha256.remove(target)
-            return True
-        return False
-
-    # -- subscriptions ------------------------------------------------------------------------
-    def get_subscription(self, hook_id: str) -> ChannelSubscription | None:
-        """Return the subscription with ``hook_id``, or None.
-
-        :param hook_id: The DailyBot hook id.
-        """
-        return next((s for s in self.subscriptions if s.hook_id == hook_id), None)
-
-    def add_subscription(self, subscription: ChannelSubscription) -> None:
-        """Record a subscription, replacing any earlier record with the same hook id.
-
-        The subscription's secret must already be accepted by the channel.
-
-        :param subscription: The subscription to record.
-        """
-        if subscription.secret_sha256 not in self.secret_sha256:
-            raise ValueError("the subscription's secret is not accepted by this channel; add_secret() it first")
-        self.remove_subscription(subscription.hook_id)
-        self.subscriptions.append(subscription)
-
-    def remove_subscription(self, hook_id: str) -> ChannelSubscription | None:
-        """Forget the subscription with ``hook_id`` and return it (None when there was none).
-
-        :param hook_id: The DailyBot hook id.
-        """
-        found = self.get_subscription(hook_id)
-        if found is not None:
-            self.subscriptions.remove(found)
-        return found
-
-    def subscriptions_with_secret(self, secret_sha256: str) -> list[ChannelSubscription]:
-        """Return the recorded subscriptions that send the secret whose hash is ``secret_sha256``.
-
-        :param secret_sha256: Lower-case hex SHA-256 of a secret.
-        """
-        return [s for s in self.subscriptions if s.secret_sha256 == secret_sha256]
-
-    # -- deleted hook ids ---------------------------------------------------------------------
-    def mark_deleted(self, hook_id: str) -> None:
-        """Remember that ``hook_id`` was deleted at DailyBot (or found gone); keeps the newest 500.
-
-        :param hook_id: The DailyBot hook id.
-        """
-        if not isinstance(hook_id, str) or not 0 < len(hook_id) <= MAX_HOOK_ID_LENGTH:
-            return  # not a hook id this provider would ever be asked to delete again
-        if hook_id in self.deleted_hook_ids:
-            self.deleted_hook_ids.remove(hook_id)
-        self.deleted_hook_ids.append(hook_id)
-        del self.deleted_hook_ids[:-MAX_DELETED_HOOK_IDS]
+def _record_description(channel: str) -> str:
+    return (
+        f"DailyBot webhook channel {channel!r}: one change to its accepted X-BEARER secret hashes and "
+        "subscriptions (managed by airflow-provider-dailybot; do not edit)."
+    )
 
 
 class ChannelStore(Protocol):
@@ -355,69 +147,173 @@ class ChannelStore(Protocol):
         """Return the state of ``channel``, or None when the channel is not configured."""
         ...
 
+    def append(self, change: ChannelChange) -> int:
+        """Add ``change`` as a new change record of its channel and return its slot."""
+        ...
+
+    def rewrite(self, change: ChannelChange, slot: int) -> None:
+        """Replace this writer's own change record in ``slot``."""
+        ...
+
     def save(self, state: ChannelState) -> None:
-        """Write ``state`` (replacing the previous state of its channel)."""
+        """Replace the whole state of the channel with ``state`` (not safe while tasks change it)."""
         ...
 
     def delete(self, channel: str) -> None:
-        """Remove the state of ``channel``."""
+        """Remove the whole state of ``channel`` (not safe while tasks change it)."""
         ...
 
 
 class _VariableChannelStore:
-    """Channel states kept in Variables; subclasses supply the Variable read, write and delete calls."""
+    """A channel store over Variables; subclasses supply the registers and the base-document read."""
 
-    def _get(self, key: str) -> str | None:
+    def __init__(self) -> None:
+        self._logs: dict[str, SlotLog] = {}
+
+    def _registers(self) -> Registers:
         raise NotImplementedError
 
-    def _set(self, key: str, value: str, description: str) -> None:
+    def _get_base(self, key: str) -> str | None:
         raise NotImplementedError
 
-    def _delete(self, key: str) -> None:
-        raise NotImplementedError
+    def _log(self, channel: str) -> SlotLog:
+        """The channel's log; kept per channel so that an append starts where the last read ended."""
+        from airflow_provider_dailybot.webhooks.config import channel_state_max_records
+
+        log = self._logs.get(channel)
+        if log is None:
+            log = SlotLog(
+                self._registers(),
+                record_key_prefix(channel),
+                max_slots=channel_state_max_records(),
+                description=_record_description(channel),
+            )
+            self._logs[channel] = log
+        return log
 
     def load(self, channel: str) -> ChannelState | None:
-        """Return the state of ``channel`` or None.
+        """Return the state of ``channel`` (its base document merged with its change records), or None.
 
         :param channel: The channel name.
-        :raises ValueError: When the stored value is not a valid channel state.
+        :raises ValueError: When a stored value is not valid, or the channel has too many records
+            (:class:`~.channel_log.LogFull`).
         """
-        raw = self._get(variable_key(channel))
-        return None if raw is None else ChannelState.from_json(channel, raw)
+        raw = self._get_base(variable_key(channel))
+        base = None if raw is None else ChannelState.from_json(channel, raw)
+        try:
+            records = self._log(channel).records()
+        except LogFull as err:
+            raise LogFull(
+                f"DailyBot channel {channel!r} has more change records than [dailybot] channel_state_max_records "
+                f"allows ({err}); compact it with store.save(store.load(channel)) while none of its tasks runs"
+            ) from None
+        return merge_state(channel, base, [ChannelChange.from_json(channel, value) for _, value in records])
+
+    def append(self, change: ChannelChange) -> int:
+        """Write ``change`` as a new change record of its channel (in a slot of its own); return the slot.
+
+        :param change: The change.
+        """
+        return self._log(change.channel).append(change.to_json())
+
+    def rewrite(self, change: ChannelChange, slot: int) -> None:
+        """Replace the change record in ``slot``, which this writer appended.
+
+        :param change: The new content of the record.
+        :param slot: The slot :meth:`append` returned.
+        """
+        self._log(change.channel).rewrite(slot, change.to_json())
 
     def save(self, state: ChannelState) -> None:
-        """Write ``state`` to the channel's Variable.
+        """Make ``state`` the whole state of its channel: write the base document, delete every change record.
+
+        For scripts, tests and compaction (``store.save(store.load(channel))``); not safe while a task
+        changes the channel (operators append change records instead).
 
         :param state: The state to store.
         """
-        description = (
-            f"DailyBot webhook channel {state.channel!r}: SHA-256 hashes of the accepted X-BEARER secrets and "
-            "the subscriptions that deliver to it (managed by airflow-provider-dailybot)."
-        )
-        self._set(variable_key(state.channel), state.to_json(), description)
+        channel = state.channel
+        self._registers().set(variable_key(channel), state.to_json(), _base_description(channel))
+        self._log(channel).clear()
 
     def delete(self, channel: str) -> None:
-        """Delete the channel's Variable.
+        """Delete the channel's base document and every change record (not safe while a task changes it).
 
         :param channel: The channel name.
         """
-        self._delete(variable_key(channel))
+        self._log(channel).clear()
+        self._registers().delete(variable_key(channel))
+
+
+class _MetadataRegisters:
+    """Variables in the metadata database: single keys read from the ``variable`` table, prefixes in one query."""
+
+    def __init__(self, session: Session | None) -> None:
+        self.session = session
+
+    def _query(self, statement: object) -> list[object]:
+        from airflow.utils.session import create_session
+
+        if self.session is not None:
+            return list(self.session.execute(statement).scalars())  # type: ignore[call-overload]
+        with create_session() as session:
+            return list(session.execute(statement).scalars())  # type: ignore[call-overload]
+
+    def get(self, key: str) -> str | None:
+        from airflow.models.variable import Variable
+        from sqlalchemy import select
+
+        rows = self._query(select(Variable).where(Variable.key == key))
+        return rows[0].val if rows else None  # type: ignore[attr-defined]
+
+    def set(self, key: str, value: str, description: str) -> None:
+        from airflow.models.variable import Variable
+
+        Variable.set(key, value, description=description, session=self.session)
+
+    def delete(self, key: str) -> None:
+        from airflow.models.variable import Variable
+
+        Variable.delete(key, session=self.session)
+
+    def items(self, prefix: str, limit: int) -> Sequence[tuple[str, str]]:
+        from airflow.models.variable import Variable
+        from sqlalchemy import select
+
+        # startswith(autoescape=True): LIKE '<prefix>%' ESCAPE '/', with '_', '%' and '/' of the prefix escaped.
+        statement = (
+            select(Variable).where(Variable.key.startswith(prefix, autoescape=True)).order_by(Variable.key).limit(limit)
+        )
+        found = []
+        for row in self._query(statement):
+            value = row.val  # type: ignore[attr-defined]
+            if value is None:  # Variable.val logged why (a wrong or missing Fernet key): refuse, never skip
+                raise ValueError(f"the Variable {row.key} cannot be decrypted")  # type: ignore[attr-defined]
+            found.append((str(row.key), str(value)))  # type: ignore[attr-defined]
+        return found
 
 
 class MetadataChannelStore(_VariableChannelStore):
     """Channel states read and written with core ``airflow.models.variable.Variable``.
 
     For code that has metadata-database access: the receiver in the api-server, scripts and tests.
-    Reads go through the configured secrets backends (so a channel may also be provided as
-    ``AIRFLOW_VAR_DAILYBOT_WEBHOOK_CHANNEL__<CHANNEL>``); writes go to the metadata database.
+    The base document is read through the configured secrets backends (so a channel may also be
+    provided as ``AIRFLOW_VAR_DAILYBOT_WEBHOOK_CHANNEL__<CHANNEL>``); the change records in one query
+    of the ``variable`` table; writes go to the metadata database.
 
-    :param session: SQLAlchemy session to write with; a new session is used when None.
+    :param session: SQLAlchemy session to read and write with (the caller commits); a new session
+        per operation when None. Appends from several processes must each commit as they go, so
+        leave it None for :meth:`append`.
     """
 
     def __init__(self, session: Session | None = None) -> None:
+        super().__init__()
         self.session = session
 
-    def _get(self, key: str) -> str | None:
+    def _registers(self) -> Registers:
+        return _MetadataRegisters(self.session)
+
+    def _get_base(self, key: str) -> str | None:
         from airflow.models.variable import Variable
 
         # get_variable_from_secrets reads the server-side secrets backends (environment, metastore, custom)
@@ -425,31 +321,44 @@ class MetadataChannelStore(_VariableChannelStore):
         # runs a task in-process (dag.test()), which on Airflow 3.1 races with that task's own calls.
         return Variable.get_variable_from_secrets(key=key)
 
-    def _set(self, key: str, value: str, description: str) -> None:
-        from airflow.models.variable import Variable
 
-        Variable.set(key, value, description=description, session=self.session)
+class _TaskRegisters:
+    """Variables through the Task SDK (``airflow.sdk.Variable``); listing where it has ``Variable.keys`` (3.3+)."""
 
-    def _delete(self, key: str) -> None:
-        from airflow.models.variable import Variable
+    def get(self, key: str) -> str | None:
+        from airflow.sdk import Variable
 
-        Variable.delete(key, session=self.session)
+        value = Variable.get(key, default=None)
+        return None if value is None else str(value)
+
+    def set(self, key: str, value: str, description: str) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(key, value, description=description)
+
+    def delete(self, key: str) -> None:
+        from airflow.sdk import Variable
+
+        Variable.delete(key)
+
+    def items(self, prefix: str, limit: int) -> Sequence[tuple[str, str]] | None:
+        from airflow.sdk import Variable
+
+        if not hasattr(Variable, "keys"):  # Airflow 3.1: the log is walked instead
+            return None
+        found = []
+        for key in list(Variable.keys(prefix=prefix))[:limit]:
+            value = self.get(key)
+            if value is not None:  # deleted since it was listed
+                found.append((key, value))
+        return found
 
 
 class TaskChannelStore(_VariableChannelStore):
     """Channel states read and written from a running task with ``airflow.sdk.Variable``."""
 
-    def _get(self, key: str) -> str | None:
-        from airflow.sdk import Variable
+    def _registers(self) -> Registers:
+        return _TaskRegisters()
 
-        return Variable.get(key, default=None)
-
-    def _set(self, key: str, value: str, description: str) -> None:
-        from airflow.sdk import Variable
-
-        Variable.set(key, value, description=description)
-
-    def _delete(self, key: str) -> None:
-        from airflow.sdk import Variable
-
-        Variable.delete(key)
+    def _get_base(self, key: str) -> str | None:
+        return _TaskRegisters().get(key)

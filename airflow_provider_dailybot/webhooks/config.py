@@ -14,6 +14,10 @@ Options (section ``[dailybot]`` of ``airflow.cfg``, or ``AIRFLOW__DAILYBOT__<OPT
 ``receiver_retention_days``
     How many days (default 30, at least 1) a stored delivery is kept: ``airflow dailybot deliveries
     purge`` deletes older ones. A purged delivery is no longer recognised as a duplicate.
+``channel_state_max_records``
+    Most change records of one channel's state that are read (default 1000, see
+    :mod:`.channels`). A channel with more is refused as unreadable (its deliveries get 401, its
+    operators fail) until it is compacted. Every operator run that changes a channel adds one record.
 
 Every function reads the configuration when called, so nothing here is evaluated at import time.
 """
@@ -32,6 +36,7 @@ CONFIG_SECTION = "dailybot"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_DEDUPE_WINDOW_SECONDS = 600
 DEFAULT_RETENTION_DAYS = 30
+DEFAULT_CHANNEL_STATE_MAX_RECORDS = 1000
 
 
 def _get(section: str, key: str) -> str | None:
@@ -64,6 +69,11 @@ def receiver_dedupe_window_seconds() -> int:
 def receiver_retention_days() -> int:
     """Return ``[dailybot] receiver_retention_days`` (default 30, at least 1): how long deliveries are kept."""
     return _get_int("receiver_retention_days", DEFAULT_RETENTION_DAYS, minimum=1)
+
+
+def channel_state_max_records() -> int:
+    """Return ``[dailybot] channel_state_max_records`` (default 1000), the most change records read per channel."""
+    return _get_int("channel_state_max_records", DEFAULT_CHANNEL_STATE_MAX_RECORDS, minimum=1)
 
 
 def _checked_base(url: str, option: str) -> str:

@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 import requests
 
+from airflow_provider_dailybot.webhooks.channels import state_from_variables
 from tests.conftest import API_KEY as SUITE_API_KEY
 from tests.conftest import REPO_ROOT
 
@@ -232,11 +233,11 @@ def test_demo_scenario_leaks_no_secret(tmp_path: Path, output_dir: Path, report_
     variables = dump_database(home / "airflow.db", harvest.fernet_key, corpus)
     tables = sum(1 for where, _ in corpus.items if where.startswith("db table "))
 
-    # Positive control: the decrypted channel Variable holds the current subscription's hash, not its secret.
-    (channel,) = [v for v in variables if v["key"] == CHANNEL_VARIABLE]
-    assert json.loads(channel["val"])["secret_sha256"] == [
-        harvest.bearer_sha256[facts["rotation"]["created"]["hook_id"]]
-    ]
+    # Positive control: the decrypted channel Variables hold the current subscription's hash, not its secret.
+    stored = {v["key"]: v["val"] for v in variables if v["key"].startswith(CHANNEL_VARIABLE)}
+    state = state_from_variables("checkins", stored)  # the base document (none here) and the change records
+    assert state is not None
+    assert state.secret_sha256 == [harvest.bearer_sha256[facts["rotation"]["created"]["hook_id"]]]
 
     hits = find_secrets(corpus.items, [API_KEY], bearer_hashes)
     assert hits == [], hits

@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_dailybot.events import KNOWN_EVENTS
 from airflow_provider_dailybot.testing import make_envelope
-from airflow_provider_dailybot.webhooks import channels
+from airflow_provider_dailybot.webhooks import channel_state as channels  # where ChannelState compares digests
 from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, hash_secret
 from tests.integration.conftest import DeclaredChannel, channel_events, sync_dags, total_events
 from tests.integration.dag_runs import task_states

@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from airflow_provider_dailybot.webhooks import channels as channels_module
+from airflow_provider_dailybot.webhooks import channel_state as channels_module  # the model moved here
 from airflow_provider_dailybot.webhooks.assets import (
     CHANNEL_NAME_PATTERN,
     dailybot_webhook_asset,
