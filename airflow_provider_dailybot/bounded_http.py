@@ -4,9 +4,9 @@
 
 * ``timeout``: each connect and each socket read (``requests``' own timeout);
 * ``total_timeout``: the whole attempt, from the first byte sent to the last byte of the body,
-  headers included. A watchdog shuts the connection's socket down when the deadline passes, so a
-  server that trickles its status line, its headers or its body one byte at a time (each read
-  within ``timeout``) is cut off too;
+  headers included. The shared watchdog of :mod:`airflow_provider_dailybot.deadlines` shuts the
+  connection's socket down when the deadline passes, so a server that trickles its status line,
+  its headers or its body one byte at a time (each read within ``timeout``) is cut off too;
 * ``max_response_bytes``: the body after decoding. A ``Content-Length`` above it is refused before
   reading; otherwise reading stops at the first byte over it. ``gzip`` and ``deflate`` are decoded
   here with the same bound (a compression bomb stops at the cap); other encodings are refused.
@@ -22,11 +22,8 @@ Nothing here imports Airflow or the hook.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import socket
 import threading
-import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +37,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_dailybot import scrubbing
+from airflow_provider_dailybot.deadlines import Deadline
 
 #: Bytes asked of the socket per read of the body.
 READ_CHUNK_BYTES = 64 * 1024
@@ -103,58 +101,14 @@ class ExchangeFailure(Exception):
         self.ssl_error = ssl_error
 
 
-# -- the watchdog ---------------------------------------------------------------------------------------
+# -- the watchdog's view of the connection in use -------------------------------------------------------
 
+#: The deadline of the attempt running in this thread (``attempt``), if any.
 _local = threading.local()
 
 
-class _Attempt:
-    """The deadline of one attempt and the connection it is using; shuts the socket down when late."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
-        self.expired = False
-        self._done = False
-        self._connection: Any = None
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def overdue(self) -> bool:
-        return self.expired or time.monotonic() >= self.deadline
-
-    def watch(self, connection: Any) -> None:
-        """Record the connection in use; refuse to go on once the deadline has passed."""
-        with self._lock:
-            self._connection = connection
-            expired = self.expired
-        if expired:
-            raise TimeoutError(f"no complete answer within {self.seconds:g} s")
-
-    def finish(self) -> None:
-        with self._lock:
-            self._done = True
-            self._connection = None
-        self._timer.cancel()
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.expired = True
-            sock = getattr(self._connection, "sock", None)
-            if sock is not None:
-                # The base class method: SSLSocket.shutdown would also drop its SSL object under the reader.
-                with contextlib.suppress(OSError, TypeError, ValueError):
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
 def _watch(connection: Any) -> None:
-    attempt: _Attempt | None = getattr(_local, "attempt", None)
+    attempt: Deadline | None = getattr(_local, "attempt", None)
     if attempt is not None:
         attempt.watch(connection)
 
@@ -230,7 +184,7 @@ def exchange(
     :param json_body: JSON body.
     :param verify: ``requests``' ``verify``.
     """
-    attempt = _Attempt(limits.total_timeout)
+    attempt = Deadline(limits.total_timeout)
     previous = getattr(_local, "attempt", None)
     _local.attempt = attempt
     response: requests.Response | None = None
@@ -274,11 +228,11 @@ def exchange(
                 response.close()
 
 
-def _deadline(attempt: _Attempt) -> ExchangeFailure:
+def _deadline(attempt: Deadline) -> ExchangeFailure:
     return ExchangeFailure("deadline", f"no complete answer within the {attempt.seconds:g} s total_timeout")
 
 
-def _read_body(response: requests.Response, limits: Limits, attempt: _Attempt) -> bytes:
+def _read_body(response: requests.Response, limits: Limits, attempt: Deadline) -> bytes:
     cap = limits.max_response_bytes
     status = response.status_code
     declared = _declared_length(response.headers.get("Content-Length"))
