@@ -159,14 +159,14 @@ def _listed(record: DeliveryRecord, delivery: Delivery) -> bool:
 def _merge_into_event(session: Session, asset_event_id: int, delivery: Delivery) -> None:
     """Add ``delivery`` to the asset event's ``extra`` (gone, e.g. by ``airflow db clean``: nothing to do)."""
     from airflow.models.asset import AssetEvent
-    from sqlalchemy import select, update
 
-    stored = session.scalar(select(AssetEvent.extra).where(AssetEvent.id == asset_event_id))
-    if not isinstance(stored, dict):
+    event = session.get(AssetEvent, asset_event_id)
+    if event is None or not isinstance(event.extra, dict):
         return
-    merged = merge_delivery(stored, delivery)
-    if merged != stored:
-        session.execute(update(AssetEvent).where(AssetEvent.id == asset_event_id).values(extra=merged))
+    merged = merge_delivery(event.extra, delivery)
+    if merged != event.extra:
+        event.extra = merged
+        session.flush()
 
 
 def _fold_duplicate(session: Session, original: DeliveryRecord, delivery: Delivery | None) -> RecordedDelivery:
