@@ -29,10 +29,14 @@ Options (section ``[dailybot]`` of ``airflow.cfg``, or ``AIRFLOW__DAILYBOT__<OPT
 ``receiver_retry_after_seconds``
     The ``Retry-After`` (default 30 s) of the 503 answered while the metadata database is unreachable.
 
-Every function reads the configuration when called, so nothing here is evaluated at import time.
+Every function reads the configuration when called, so nothing here is evaluated at import time; an
+integer option is reused for at most a second unless its environment variable changes (see ``_get_int``).
 """
 
 from __future__ import annotations
+
+import os
+import time
 
 from airflow_provider_dailybot import validation
 from airflow_provider_dailybot.webhooks.assets import validate_channel_name
@@ -61,11 +65,27 @@ def _get(section: str, key: str) -> str | None:
     return value or None
 
 
+#: Seconds an integer option read from Airflow's configuration is reused (its environment variable is
+#: checked on every call, so a change there applies at once; Airflow reads ``airflow.cfg`` only at start-up).
+_INT_OPTION_REUSE_SECONDS = 1.0
+_int_options: dict[str, tuple[str | None, float, int]] = {}
+
+
 def _get_int(key: str, default: int, *, minimum: int) -> int:
+    """Return an integer option; reused for a second unless its ``AIRFLOW__DAILYBOT__<KEY>`` variable changed.
+
+    The receiver reads several options per request and ``conf.get`` costs about as much as the rest of
+    a refused request, hence the short reuse.
+    """
+    env_value = os.environ.get(f"AIRFLOW__{CONFIG_SECTION.upper()}__{key.upper()}")
+    now = time.monotonic()
+    cached = _int_options.get(key)
+    if cached is not None and cached[0] == env_value and now - cached[1] < _INT_OPTION_REUSE_SECONDS:
+        return cached[2]
     raw = _get(CONFIG_SECTION, key)
-    if raw is None:
-        return default
-    return validation.parse_int(raw, f"[{CONFIG_SECTION}] {key}", minimum=minimum)
+    value = default if raw is None else validation.parse_int(raw, f"[{CONFIG_SECTION}] {key}", minimum=minimum)
+    _int_options[key] = (env_value, now, value)
+    return value
 
 
 def receiver_max_body_bytes() -> int:

@@ -100,7 +100,7 @@ from airflow_provider_dailybot.webhooks.recording import (
     database_unavailable,
     record_delivery,
 )
-from airflow_provider_dailybot.webhooks.state_cache import MISS, Authenticated, ChannelStateCache
+from airflow_provider_dailybot.webhooks.state_cache import MISS, Authenticated, ChannelStateCache, compare_unknown
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ async def _authenticate(channel: str, request: Request, requested_at: float) -> 
     """
     bearers = presented_bearers(request.headers)
     if not bearers or not is_valid_channel_name(channel):
+        compare_unknown(bearers)  # the same work as for a real channel: nothing to time
         return None
     decided = channel_states.cached(channel, bearers)
     if decided is MISS:

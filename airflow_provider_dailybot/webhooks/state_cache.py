@@ -89,6 +89,14 @@ def _match(state: ChannelState | None, bearers: Sequence[str]) -> str | None:
     return matched if state is not None else None
 
 
+def compare_unknown(bearers: Sequence[str]) -> None:
+    """Compare ``bearers`` (or an empty one) as for an unknown channel, so a refusal without a lookup costs the same.
+
+    :param bearers: The presented secrets, possibly none.
+    """
+    _match(None, bearers or [""])
+
+
 class ChannelStateCache:
     """Channel states of one api-server process (see the module docstring).
 

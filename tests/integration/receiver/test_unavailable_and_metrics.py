@@ -101,8 +101,9 @@ def state_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_secrets_are_checked_without_a_state_read_in_the_common_case(
-    client: Any, make_channel: Callable[..., Channel], state_reads: list[str]
+    client: Any, make_channel: Callable[..., Channel], state_reads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AIRFLOW__DAILYBOT__RECEIVER_STATE_CACHE_SECONDS", "5")  # the default (the suite turns it off)
     channel = make_channel("scheduled")
     for i in range(5):
         assert deliver(client, channel, envelope(n=i)).status_code == 202
