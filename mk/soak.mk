@@ -6,7 +6,7 @@
 #
 #   make soak                                        the default run
 #   make soak SOAK_ARGS="--deliveries 2000"          a shorter one
-#   make soak SOAK_ARGS="--dedupe-window 0"          compare: duplicate detection off (the run then fails)
+#   make soak SOAK_ARGS="--dedupe-window 0"          the 0.1 backfill window (duplicates are detected regardless)
 
 SOAK_ARGS ?=
 

@@ -68,8 +68,8 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
     ``inlets``), looks only at events recorded since the subscription's creation (minus
     ``clock_skew``), at most ``max_events`` of them per poke, and succeeds when one was delivered by
     ``hook_id`` **with that subscription's own secret** (also when the receiver merged it as a
-    duplicate of another subscription's delivery: such an event can be older than ``since`` by up to
-    the receiver's dedupe window, which the sensor therefore adds to its look-back).
+    duplicate of another subscription's delivery: such an event is older than ``since``, by seconds
+    during a rotation; the sensor looks back ``[dailybot] receiver_dedupe_window_seconds`` further).
 
     The subscription must be recorded in the channel state (the create operator records it): its
     record binds its secret to its hook id. A delivery that names ``hook_id`` but was authenticated
@@ -164,8 +164,9 @@ class DailyBotWebhookDeliverySensor(BaseSensorOperator):
     def _recent_events(self, context: Context, since: datetime | None) -> list[Any]:
         from airflow_provider_dailybot.webhooks.config import receiver_dedupe_window_seconds
 
-        # The receiver merges a duplicate into the ORIGINAL event (adding the hook id to delivered_by),
-        # which may have been recorded up to the dedupe window before this subscription existed.
+        # The receiver merges a duplicate into the ORIGINAL event (adding the hook id to delivered_by), recorded
+        # before this subscription existed: seconds before during a rotation. The 0.1 window (which now only
+        # bounds the upgrade's backfill) is kept as the look-back past the subscription's creation.
         lookback = self.clock_skew + receiver_dedupe_window_seconds()
         floor = since - timedelta(seconds=lookback) if since is not None else None
         return recent_asset_events(context, self.asset, since=floor, limit=self.max_events)

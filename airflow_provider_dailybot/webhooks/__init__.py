@@ -7,7 +7,11 @@
 * :mod:`.asset_events`: the ``AssetEvent.extra`` a delivery is recorded with, written by the receiver, read by tasks.
 * :mod:`.bindings`: which hook id a recorded delivery may speak for (secret → hook id bindings).
 * :mod:`.config`: receiver options and :func:`~.config.channel_hook_url`, the URL DailyBot posts to.
-* :mod:`.receiver`: the FastAPI app; :mod:`.plugin`: the Airflow plugin that mounts it.
+* :mod:`.receiver`: the FastAPI app (HTTP only; its answers); :mod:`.plugin`: the Airflow plugin that mounts it.
+* :mod:`.envelope`: reading a request (presented secrets, the envelope); :mod:`.state_cache`: channel state
+  cached per api-server process; :mod:`.caching`: the bounded TTL map both caches use.
+* :mod:`.recording`: the database work (one transaction per delivery on the delivery store, replays);
+  :mod:`.consumers`: which channels have a consumer; :mod:`.metrics`: the receiver's metrics.
 
 ``dailybot_webhook_asset`` and ``channel_hook_url`` are re-exported lazily, so importing this
 package loads nothing else.

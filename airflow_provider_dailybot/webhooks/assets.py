@@ -68,8 +68,9 @@ def dailybot_webhook_asset(channel: str) -> Asset:
     """Return the Airflow asset that receives the deliveries of ``channel``.
 
     Use it in ``schedule=[...]`` to start a DAG on every delivery, or in ``inlets=[...]`` to read the
-    deliveries from a task through ``inlet_events``. The receiver records a delivery only when some
-    DAG declares this asset (otherwise it answers 404).
+    deliveries from a task through ``inlet_events``. The receiver records a delivery as an event of this
+    asset when a DAG consumes it (an unpaused DAG scheduled on it, or a task with it in ``inlets``);
+    until then it stores the delivery for a later ``airflow dailybot deliveries replay``.
 
     :param channel: The channel name (``[a-z0-9_-]{1,64}``), e.g. ``"checkins"``.
     :raises ValueError: When the channel name is invalid.

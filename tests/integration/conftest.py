@@ -50,7 +50,11 @@ def unique_channel(prefix: str = "t") -> str:
 
 
 def sync_dags(*dags: Any) -> None:
-    """Write DAGs to the metadata DB as the dag-processor would (creates their assets and asset_active rows)."""
+    """Write DAGs to the metadata DB as the dag-processor would (creates their assets and asset_active rows).
+
+    They are unpaused, as with ``dags_are_paused_at_creation = False``: a paused DAG scheduled on a channel's
+    asset is no consumer, and the receiver would store the channel's deliveries as "no consumer".
+    """
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.collection import update_dag_parsing_results_in_db
     from airflow.serialization.serialized_objects import LazyDeserializedDAG
@@ -62,6 +66,8 @@ def sync_dags(*dags: Any) -> None:
         update_dag_parsing_results_in_db(
             "dags-folder", None, [LazyDeserializedDAG.from_dag(dag) for dag in dags], {}, None, set(), session=session
         )
+    for dag in dags:
+        unpause(dag.dag_id)
 
 
 def consumer_dag(channel: str, dag_id: str) -> Any:

@@ -66,13 +66,13 @@ REQUEST_TIMEOUT = 60
 HEALTH_INTERVAL = 0.5
 HEALTH_TIMEOUT = 5
 CONSUMER_DAG = f'''
-"""Soak consumer: declares the soak channel's asset (kept paused; the receiver only needs the asset)."""
+"""Soak consumer: a task reads the soak channel's asset (inlets), so deliveries are recorded; paused, no runs."""
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset
 
-with DAG(dag_id="dailybot_soak_consumer", schedule=[dailybot_webhook_asset("{CHANNEL}")], catchup=False):
-    EmptyOperator(task_id="noop")
+with DAG(dag_id="dailybot_soak_consumer", schedule=None, catchup=False):
+    EmptyOperator(task_id="read", inlets=[dailybot_webhook_asset("{CHANNEL}")])
 '''
 
 
@@ -238,7 +238,8 @@ def verify(db_url: str, deliveries: int, outcomes: list[Outcome], load: Load) ->
     for o in outcomes:
         if o.kind == "delivery" and o.answer and o.answer.get("duplicate") is not False:
             problems.append(f"delivery {o.seq} was answered as a duplicate")
-        if o.kind == "replay" and o.answer != {"delivery_id": load.originals.get(o.seq), "duplicate": True}:
+        expected = {"delivery_id": load.originals.get(o.seq), "duplicate": True, "outcome": "duplicate"}
+        if o.kind == "replay" and o.answer != expected:
             problems.append(f"replay of {o.seq} answered {o.answer}, original {load.originals.get(o.seq)}")
     rows = query(
         db_url,
@@ -272,8 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dedupe-window",
         type=int,
         default=None,
-        help="[dailybot] receiver_dedupe_window_seconds of the api-server (0 turns duplicate detection off, "
-        "so replays are recorded again and the run fails: for comparing the cost of the lookup)",
+        help="[dailybot] receiver_dedupe_window_seconds of the api-server (since 0.2 it only bounds the 0.1 "
+        "backfill of the delivery store; duplicate detection no longer depends on it)",
     )
     args = parser.parse_args(argv)
     if not 1 <= args.deliveries <= 100_000 or not 1 <= args.concurrency <= 256:

@@ -100,11 +100,12 @@ def test_clients_that_disconnect_mid_body_cause_no_traceback_and_no_5xx(api_serv
     assert log.count(CLEAN) == DISCONNECTS
     assert api_server.secret not in log
     # The server is fine afterwards. No DAG declares the channel's asset here (no dag-processor runs), so a
-    # whole delivery gets the 404 that comes after authentication and parsing.
+    # whole delivery is stored as "no consumer" (after authentication and parsing).
     response = requests.post(
         f"{api_server.base_url}/dailybot/webhooks/{CHANNEL}", data=body, headers={"X-BEARER": api_server.secret}
     )
-    assert response.status_code == 404, response.text
+    assert response.status_code == 202, response.text
+    assert response.json()["outcome"] == "no_consumer"
     assert "dailybot_webhook_asset('checkins')" in response.json()["detail"]
 
 
@@ -185,7 +186,7 @@ def test_nul_is_refused_and_the_channel_keeps_working_on_postgres(tmp_path: Path
         first = requests.post(url, data=normal, headers=headers, timeout=30)
         replay = requests.post(url, data=normal, headers=headers, timeout=30)
         assert (first.status_code, replay.status_code) == (202, 202), (first.text, replay.text)
-        assert replay.json() == {"delivery_id": first.json()["delivery_id"], "duplicate": True}
+        assert replay.json() == {"delivery_id": first.json()["delivery_id"], "duplicate": True, "outcome": "duplicate"}
         # Every row of the table is readable with PostgreSQL's JSON operators.
         rows = query("SELECT extra->>'event', extra->>'delivery_id', extra->'body'->>'text' FROM asset_event")
         assert rows == [("kudos.posted", first.json()["delivery_id"], None)]

@@ -175,7 +175,7 @@ def test_content_type_is_not_trusted_but_a_valid_envelope_is_recorded_once(
     first = lenient_client.post(channel.path, headers=headers, content=raw)
     replay = lenient_client.post(channel.path, headers=headers, content=raw)
     assert (first.status_code, replay.status_code) == (202, 202)
-    assert replay.json() == {"delivery_id": first.json()["delivery_id"], "duplicate": True}
+    assert replay.json() == {"delivery_id": first.json()["delivery_id"], "duplicate": True, "outcome": "duplicate"}
     assert len(channel_events(channel.name)) == 1
 
 
@@ -364,7 +364,7 @@ def test_fuzz_the_receiver(lenient_client: Any, declare_channel: Any, report_fig
         answer = response.json()
         key = channel + json.dumps({k: value.get(k) for k in ("event", "event_timestamp", "body")}, sort_keys=True)
         if key in seen_deliveries:
-            assert answer == {"delivery_id": seen_deliveries[key], "duplicate": True}
+            assert answer == {"delivery_id": seen_deliveries[key], "duplicate": True, "outcome": "duplicate"}
             assert added == 0
             tally.duplicates += 1
         else:
@@ -373,7 +373,7 @@ def test_fuzz_the_receiver(lenient_client: Any, declare_channel: Any, report_fig
             seen_deliveries[key] = answer["delivery_id"]
             tally.recorded += 1
             replay = lenient_client.post(path, headers=headers, content=raw)
-            assert replay.json() == {"delivery_id": answer["delivery_id"], "duplicate": True}
+            assert replay.json() == {"delivery_id": answer["delivery_id"], "duplicate": True, "outcome": "duplicate"}
 
     one_case()
     assert tally.recorded > 0, "the fuzz never produced an accepted delivery"
