@@ -10,6 +10,9 @@ Routes (relative to the mount point):
     ``202 {"delivery_id": ..., "duplicate": false}``.
 ``GET /health``
     ``{"status": "ok"}``: the receiver is mounted. Reveals no channel and no secret.
+``GET /ui/...``, ``GET /api/...``
+    The delivery log for Airflow users (login and read on assets required), included from
+    :mod:`airflow_provider_dailybot.delivery_log`.
 
 Answers: 401 for a missing or wrong bearer and for unknown or malformed channel names (the same
 answer, so channels cannot be probed); 413 for a body over ``[dailybot] receiver_max_body_bytes``
@@ -54,6 +57,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from airflow_provider_dailybot.delivery_log.router import delivery_log_router
 from airflow_provider_dailybot.webhooks.asset_events import (
     DEDUPE_KEY,
     DELIVERY_ID_KEY,
@@ -479,6 +483,7 @@ def create_receiver_app() -> FastAPI:
         CHANNEL_PATH_TEMPLATE, receive_delivery, methods=["POST"], status_code=202, include_in_schema=False
     )
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
+    app.include_router(delivery_log_router())
     return app
 
 
