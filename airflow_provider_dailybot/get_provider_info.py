@@ -12,7 +12,11 @@ from typing import Any
 
 from airflow_provider_dailybot import __version__
 from airflow_provider_dailybot.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_provider_dailybot.webhooks.config import DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES
+from airflow_provider_dailybot.webhooks.config import (
+    DEFAULT_DEDUPE_WINDOW_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_RETENTION_DAYS,
+)
 
 #: The ``[dailybot]`` configuration section (shown by ``airflow config list``); read by
 #: :mod:`airflow_provider_dailybot.webhooks.config`, which owns the defaults shown here.
@@ -43,9 +47,21 @@ CONFIG: dict[str, Any] = {
                 "example": str(DEFAULT_DEDUPE_WINDOW_SECONDS),
                 "default": str(DEFAULT_DEDUPE_WINDOW_SECONDS),
             },
+            "receiver_retention_days": {
+                "description": "How many days stored deliveries are kept; `airflow dailybot deliveries purge` "
+                "deletes older ones (at least 1). A purged delivery is no longer recognised as a duplicate.",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": str(DEFAULT_RETENTION_DAYS),
+                "default": str(DEFAULT_RETENTION_DAYS),
+            },
         },
     }
 }
+
+
+#: The external DB manager of the delivery store (:mod:`airflow_provider_dailybot.store.db_manager`).
+DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -86,6 +102,8 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "notifications": ["airflow_provider_dailybot.notifications.dailybot.DailyBotNotifier"],
         "config": CONFIG,
+        # Airflow 3.2+ runs it on `airflow db migrate`; 3.1 only when [database] external_db_managers names it.
+        "db-managers": [DB_MANAGER],
         "connection-types": [
             {
                 "connection-type": "dailybot",

@@ -11,6 +11,9 @@ Options (section ``[dailybot]`` of ``airflow.cfg``, or ``AIRFLOW__DAILYBOT__<OPT
 ``receiver_dedupe_window_seconds``
     How far back (in seconds, default 600) a delivery is compared with recorded deliveries of the
     same channel to detect duplicates. ``0`` turns duplicate detection off.
+``receiver_retention_days``
+    How many days (default 30, at least 1) a stored delivery is kept: ``airflow dailybot deliveries
+    purge`` deletes older ones. A purged delivery is no longer recognised as a duplicate.
 
 Every function reads the configuration when called, so nothing here is evaluated at import time.
 """
@@ -28,6 +31,7 @@ CHANNEL_PATH_TEMPLATE = "/webhooks/{channel}"
 CONFIG_SECTION = "dailybot"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_DEDUPE_WINDOW_SECONDS = 600
+DEFAULT_RETENTION_DAYS = 30
 
 
 def _get(section: str, key: str) -> str | None:
@@ -55,6 +59,11 @@ def receiver_max_body_bytes() -> int:
 def receiver_dedupe_window_seconds() -> int:
     """Return ``[dailybot] receiver_dedupe_window_seconds`` (default 600); 0 disables duplicate detection."""
     return _get_int("receiver_dedupe_window_seconds", DEFAULT_DEDUPE_WINDOW_SECONDS, minimum=0)
+
+
+def receiver_retention_days() -> int:
+    """Return ``[dailybot] receiver_retention_days`` (default 30, at least 1): how long deliveries are kept."""
+    return _get_int("receiver_retention_days", DEFAULT_RETENTION_DAYS, minimum=1)
 
 
 def _checked_base(url: str, option: str) -> str:

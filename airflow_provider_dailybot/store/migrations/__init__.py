@@ -1,0 +1,1 @@
+"""Alembic migrations of the DailyBot delivery store (run by ``DailyBotDBManager``)."""
