@@ -109,7 +109,12 @@ async def delivery_page(delivery_id: str, request: Request) -> Response:
 
 
 def _stylesheet() -> bytes:
-    return resources.files("airflow_provider_dailybot.delivery_log").joinpath("static").joinpath(_STYLESHEET_NAME).read_bytes()
+    return (
+        resources.files("airflow_provider_dailybot.delivery_log")
+        .joinpath("static")
+        .joinpath(_STYLESHEET_NAME)
+        .read_bytes()
+    )
 
 
 async def stylesheet() -> Response:

@@ -100,9 +100,9 @@ def _iso(value: object) -> str | None:
 def summary(row: Any) -> dict[str, Any]:
     """Return the JSON-ready dict of a delivery row (no payload).
 
-    :param row: A row of ``dailybot_delivery`` (attribute access).
+    :param row: A :class:`~airflow_provider_dailybot.store.records.DeliveryRecord` (or any row with its attributes).
     """
-    deliveries = row.deliveries if isinstance(row.deliveries, list) else []
+    deliveries = [d.to_dict() if hasattr(d, "to_dict") else dict(d) for d in (row.deliveries or ())]
     return {
         "id": row.id,
         "delivery_id": row.delivery_id,
@@ -110,7 +110,7 @@ def summary(row: Any) -> dict[str, Any]:
         "event": row.event,
         "event_timestamp": row.event_timestamp,
         "hook_id": row.hook_id,
-        "deliveries": [dict(item) for item in deliveries if isinstance(item, dict)],
+        "deliveries": deliveries,
         "received_at": _iso(row.received_at),
         "outcome": row.outcome,
         "asset_event_id": row.asset_event_id,
