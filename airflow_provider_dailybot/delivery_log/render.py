@@ -117,13 +117,13 @@ def _row(root: str, row: dict[str, Any], payload: Payload | None) -> str:
     css = "outcome-" + ("recorded" if outcome == "recorded" else "other")
     return (
         "<tr>"
-        f'<td><a href="{e(detail)}">{e(_time(row["received_at"]))}</a></td>'
+        f'<td class="nowrap"><a href="{e(detail)}">{e(_time(row["received_at"]))}</a></td>'
         f"<td>{e(row['channel'])}</td>"
         f"<td>{e(row['event'])}</td>"
         f'<td><span class="{css}">{e(outcome)}</span></td>'
-        f"<td>{_hooks(row)}</td>"
+        f'<td class="nowrap">{_hooks(row)}</td>'
         f"<td>{e(row['asset_event_id'])}</td>"
-        f"<td><details><summary>{e(row['payload_bytes'])} bytes</summary>"
+        f'<td class="payload-cell"><details><summary>{e(row["payload_bytes"])} bytes</summary>'
         f"{payload_block(payload, limit=PREVIEW_CHARS)}</details></td>"
         "</tr>"
     )
