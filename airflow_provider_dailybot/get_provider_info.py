@@ -16,6 +16,9 @@ from airflow_provider_dailybot.webhooks.config import (
     DEFAULT_DEDUPE_WINDOW_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_RETENTION_DAYS,
+    DEFAULT_RETRY_AFTER_SECONDS,
+    DEFAULT_STATE_CACHE_MAX_CHANNELS,
+    DEFAULT_STATE_CACHE_SECONDS,
 )
 
 #: The ``[dailybot]`` configuration section (shown by ``airflow config list``); read by
@@ -40,8 +43,10 @@ CONFIG: dict[str, Any] = {
                 "default": str(DEFAULT_MAX_BODY_BYTES),
             },
             "receiver_dedupe_window_seconds": {
-                "description": "How far back a delivery is compared with recorded ones to detect duplicates; "
-                "0 turns duplicate detection off.",
+                "description": "Upgrade from 0.1 only: how far back (seconds) the asset events a 0.1 receiver "
+                "recorded are copied into the delivery table by `airflow db migrate`, so they stay duplicates "
+                "after the upgrade; 0 copies none. Duplicate detection itself has no window since 0.2 (the "
+                "table's unique key, for as long as rows are kept).",
                 "version_added": "0.1.0",
                 "type": "integer",
                 "example": str(DEFAULT_DEDUPE_WINDOW_SECONDS),
@@ -54,6 +59,31 @@ CONFIG: dict[str, Any] = {
                 "type": "integer",
                 "example": str(DEFAULT_RETENTION_DAYS),
                 "default": str(DEFAULT_RETENTION_DAYS),
+            },
+            "receiver_state_cache_seconds": {
+                "description": "How long each api-server process reuses a channel's accepted secrets, the secrets "
+                "it refused and whether a DAG consumes its asset (0: read them on every delivery). A new secret "
+                "works at once; a retired one is refused within this time.",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": str(DEFAULT_STATE_CACHE_SECONDS),
+                "default": str(DEFAULT_STATE_CACHE_SECONDS),
+            },
+            "receiver_state_cache_max_channels": {
+                "description": "Most channels each api-server process keeps in that cache (least recently used "
+                "dropped first; unknown channel names are kept apart, in a cache of the same size).",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": str(DEFAULT_STATE_CACHE_MAX_CHANNELS),
+                "default": str(DEFAULT_STATE_CACHE_MAX_CHANNELS),
+            },
+            "receiver_retry_after_seconds": {
+                "description": "Retry-After (seconds) of the 503 the receiver answers while the metadata "
+                "database is unreachable (nothing is recorded then).",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": str(DEFAULT_RETRY_AFTER_SECONDS),
+                "default": str(DEFAULT_RETRY_AFTER_SECONDS),
             },
         },
     }

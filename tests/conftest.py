@@ -27,6 +27,8 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags_examples")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
 os.environ["AIRFLOW__CORE__TEST_CONNECTION"] = "Enabled"
 os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+# The delivery store's tables (Airflow 3.2+ also finds the manager through the provider info).
+os.environ["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
 # The execution API (used by dag.test()) refuses to start without a JWT secret; a fixed test-only value.
 os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "test-only-jwt-secret-" + "0123456789abcdef" * 4)
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")

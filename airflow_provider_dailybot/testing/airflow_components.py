@@ -114,6 +114,8 @@ def airflow_environment(
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # `airflow db migrate` creates the delivery store (3.2+ also finds it through the provider info).
+        "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "airflow_provider_dailybot.store.db_manager.DailyBotDBManager",
     })  # fmt: skip
     env.update(extra or {})
     return env

@@ -9,11 +9,25 @@ Options (section ``[dailybot]`` of ``airflow.cfg``, or ``AIRFLOW__DAILYBOT__<OPT
 ``receiver_max_body_bytes``
     Largest delivery body accepted, in bytes (default 1 MiB). Larger requests get 413.
 ``receiver_dedupe_window_seconds``
-    How far back (in seconds, default 600) a delivery is compared with recorded deliveries of the
-    same channel to detect duplicates. ``0`` turns duplicate detection off.
+    Only used when the delivery store is created or upgraded from 0.1 (``airflow db migrate``): how
+    far back (in seconds, default 600) the asset events a 0.1 receiver recorded are copied into the
+    delivery table, so that a delivery recorded by 0.1 and repeated after the upgrade is still a
+    duplicate. ``0`` copies none. From 0.2 on, duplicates are detected by the table's unique key for
+    as long as rows are kept (``receiver_retention_days``), whatever this option says.
 ``receiver_retention_days``
     How many days (default 30, at least 1) a stored delivery is kept: ``airflow dailybot deliveries
     purge`` deletes older ones. A purged delivery is no longer recognised as a duplicate.
+``receiver_state_cache_seconds``
+    How long (default 5 s, ``0`` turns caching off) an api-server process reuses what it read about
+    a channel: its accepted secrets, the secrets it refused, and whether a DAG consumes its asset.
+    A new secret works at once (a secret that matches nothing cached is looked up again), a retired
+    secret is refused within this time.
+``receiver_state_cache_max_channels``
+    How many channels (default 1024) each api-server process keeps in that cache; the least recently
+    used are dropped first. Names of unknown channels are kept apart, in a cache of the same size, so
+    requests to made-up channels never push out the real ones.
+``receiver_retry_after_seconds``
+    The ``Retry-After`` (default 30 s) of the 503 answered while the metadata database is unreachable.
 
 Every function reads the configuration when called, so nothing here is evaluated at import time.
 """
@@ -32,6 +46,9 @@ CONFIG_SECTION = "dailybot"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_DEDUPE_WINDOW_SECONDS = 600
 DEFAULT_RETENTION_DAYS = 30
+DEFAULT_STATE_CACHE_SECONDS = 5
+DEFAULT_STATE_CACHE_MAX_CHANNELS = 1024
+DEFAULT_RETRY_AFTER_SECONDS = 30
 
 
 def _get(section: str, key: str) -> str | None:
@@ -57,13 +74,32 @@ def receiver_max_body_bytes() -> int:
 
 
 def receiver_dedupe_window_seconds() -> int:
-    """Return ``[dailybot] receiver_dedupe_window_seconds`` (default 600); 0 disables duplicate detection."""
+    """Return ``[dailybot] receiver_dedupe_window_seconds`` (default 600).
+
+    Only the 0.1 backfill of the delivery store reads it: how far back asset events of a 0.1 receiver
+    are copied into the table (0: none). Duplicate detection itself no longer has a window.
+    """
     return _get_int("receiver_dedupe_window_seconds", DEFAULT_DEDUPE_WINDOW_SECONDS, minimum=0)
 
 
 def receiver_retention_days() -> int:
     """Return ``[dailybot] receiver_retention_days`` (default 30, at least 1): how long deliveries are kept."""
     return _get_int("receiver_retention_days", DEFAULT_RETENTION_DAYS, minimum=1)
+
+
+def receiver_state_cache_seconds() -> int:
+    """Return ``[dailybot] receiver_state_cache_seconds`` (default 5; 0: no cache): how long channel state is reused."""
+    return _get_int("receiver_state_cache_seconds", DEFAULT_STATE_CACHE_SECONDS, minimum=0)
+
+
+def receiver_state_cache_max_channels() -> int:
+    """Return ``[dailybot] receiver_state_cache_max_channels`` (default 1024, at least 1): channels cached."""
+    return _get_int("receiver_state_cache_max_channels", DEFAULT_STATE_CACHE_MAX_CHANNELS, minimum=1)
+
+
+def receiver_retry_after_seconds() -> int:
+    """Return ``[dailybot] receiver_retry_after_seconds`` (default 30, at least 1): ``Retry-After`` of a 503."""
+    return _get_int("receiver_retry_after_seconds", DEFAULT_RETRY_AFTER_SECONDS, minimum=1)
 
 
 def _checked_base(url: str, option: str) -> str:

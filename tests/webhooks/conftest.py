@@ -92,6 +92,7 @@ def declare_channel(airflow_db: str) -> Callable[..., DeclaredChannel]:
         if declared:
             dag_id = f"consumer_{channel.replace('-', '_')}"
             sync_dags(consumer_dag(channel, dag_id))
+            unpause(dag_id)  # a paused DAG is no consumer: its deliveries would be stored as no_consumer
         secret = generate_secret()
         state = ChannelState(channel=channel)
         state.add_secret(secret)

@@ -60,8 +60,9 @@ def test_delivery_is_recorded_as_asset_event_and_queues_the_consumer(receiver_cl
 
     assert response.status_code == 202, response.text
     answer = response.json()
-    assert set(answer) == {"delivery_id", "duplicate"}
+    assert set(answer) == {"delivery_id", "duplicate", "outcome"}
     assert answer["duplicate"] is False
+    assert answer["outcome"] == "recorded"
     uuid.UUID(answer["delivery_id"])
     (event,) = channel_events(channel.name)
     ref = secret_ref(hash_secret(channel.secret))
@@ -265,25 +266,28 @@ def test_invalid_content_length_is_400(receiver_client: Any, channel: DeclaredCh
     assert response.status_code == 400
 
 
-def test_undeclared_asset_is_404_naming_the_fix(
+def test_undeclared_asset_is_202_no_consumer_naming_the_fix(
     receiver_client: Any, declare_channel: Any, recorded_nothing: None
 ) -> None:
     channel = declare_channel(declared=False)
     response = post(receiver_client, channel, envelope())
-    assert response.status_code == 404
-    detail = response.json()["detail"]
-    assert f"dailybot_webhook_asset('{channel.name}')" in detail
-    assert f"dailybot://webhooks/{channel.name}" in detail
+    assert response.status_code == 202
+    answer = response.json()
+    assert (answer["outcome"], answer["duplicate"]) == ("no_consumer", False)
+    assert f"dailybot_webhook_asset('{channel.name}')" in answer["detail"]
+    assert f"dailybot://webhooks/{channel.name}" in answer["detail"]
 
 
-def test_orphaned_asset_is_404(receiver_client: Any, channel: DeclaredChannel, recorded_nothing: None) -> None:
+def test_orphaned_asset_is_202_no_consumer(
+    receiver_client: Any, channel: DeclaredChannel, recorded_nothing: None
+) -> None:
     from airflow.models.asset import AssetActive
     from airflow.utils.session import create_session
     from sqlalchemy import delete
 
     with create_session() as session:  # what the scheduler does once no DAG declares the asset any more
         session.execute(delete(AssetActive).where(AssetActive.name == f"dailybot_{channel.name}"))
-    assert post(receiver_client, channel, envelope()).status_code == 404
+    assert post(receiver_client, channel, envelope()).json()["outcome"] == "no_consumer"
 
 
 # -- duplicates ------------------------------------------------------------------------------------
@@ -294,7 +298,7 @@ def test_same_event_from_two_subscriptions_is_recorded_once(receiver_client: Any
 
     assert first.status_code == second.status_code == again.status_code == 202
     assert first.json()["duplicate"] is False
-    assert second.json() == {"delivery_id": first.json()["delivery_id"], "duplicate": True}
+    assert second.json() == {"delivery_id": first.json()["delivery_id"], "duplicate": True, "outcome": "duplicate"}
     assert again.json() == second.json()
     (event,) = channel_events(channel.name)
     assert event.extra["delivered_by"] == ["hook-old", "hook-new"]
@@ -317,7 +321,7 @@ def test_dedupe_is_scoped_to_the_channel(receiver_client: Any, declare_channel: 
     assert len(channel_events(one.name)) == len(channel_events(two.name)) == 1
 
 
-def test_duplicate_outside_the_window_is_recorded_again(
+def test_duplicate_outside_the_old_window_is_still_a_duplicate(
     receiver_client: Any, channel: DeclaredChannel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from datetime import timedelta
@@ -336,17 +340,17 @@ def test_duplicate_outside_the_window_is_recorded_again(
             .where(AssetEvent.id == event.id)
             .values(timestamp=event.timestamp - timedelta(seconds=61))
         )
-    assert post(receiver_client, channel, envelope("hook-3")).json()["duplicate"] is False
-    assert len(channel_events(channel.name)) == 2
+    assert post(receiver_client, channel, envelope("hook-3")).json()["duplicate"] is True  # the table decides
+    assert len(channel_events(channel.name)) == 1
 
 
-def test_window_zero_disables_dedupe(
+def test_window_zero_no_longer_disables_dedupe(
     receiver_client: Any, channel: DeclaredChannel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AIRFLOW__DAILYBOT__RECEIVER_DEDUPE_WINDOW_SECONDS", "0")
+    monkeypatch.setenv("AIRFLOW__DAILYBOT__RECEIVER_DEDUPE_WINDOW_SECONDS", "0")  # bounds the 0.1 backfill only
     assert post(receiver_client, channel, envelope()).json()["duplicate"] is False
-    assert post(receiver_client, channel, envelope()).json()["duplicate"] is False
-    assert len(channel_events(channel.name)) == 2
+    assert post(receiver_client, channel, envelope()).json()["duplicate"] is True
+    assert len(channel_events(channel.name)) == 1
 
 
 def test_concurrent_duplicates_are_recorded_once(receiver_client: Any, channel: DeclaredChannel) -> None:
@@ -372,7 +376,8 @@ def test_concurrent_duplicates_are_recorded_once(receiver_client: Any, channel: 
 
 
 # -- rotation -------------------------------------------------------------------------------------
-def test_secret_rotation(receiver_client: Any, channel: DeclaredChannel) -> None:
+def test_secret_rotation(receiver_client: Any, channel: DeclaredChannel, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__DAILYBOT__RECEIVER_STATE_CACHE_SECONDS", "0")  # with a cache: tests/unit/webhooks
     store = MetadataChannelStore()
     state = store.load(channel.name)
     assert state is not None
@@ -388,7 +393,7 @@ def test_secret_rotation(receiver_client: Any, channel: DeclaredChannel) -> None
 
     state.remove_secret(channel.secret)
     store.save(state)
-    assert status(channel.secret, 3) == 401  # removed: refused at once (no cache)
+    assert status(channel.secret, 3) == 401  # removed: refused at once (cache off)
     assert status(new_secret, 4) == 202
     assert len(channel_events(channel.name)) == 3
 
