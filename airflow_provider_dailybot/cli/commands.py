@@ -29,6 +29,8 @@ DELIVERY_COLUMNS = (
     "payload_bytes",
     "delivery_id",
 )
+#: Most delivery ids a text report lists (``-o json`` lists up to 1000).
+MAX_LISTED = 100
 SUBSCRIPTION_COLUMNS = ("channel", "hook_id", "events", "created_at", "secret_sha256_prefix", "secret_ref", "hook_url")
 
 
@@ -197,38 +199,32 @@ def deliveries_replay(args: argparse.Namespace) -> None:
 
     :param args: ``delivery_ids``, ``channel``, ``since``, ``until``, ``limit``, ``dry_run``, ``yes``, ``output``.
     """
-    from airflow_provider_dailybot.webhooks.replay import replay_deliveries
+    from airflow_provider_dailybot.cli.replay import Selection, replay
 
     try:
         ids = [checked_delivery_id(i) for i in args.delivery_ids] or None
         since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
-    except InvalidFilter as err:
+        selection = Selection(ids, _channel(args.channel) if args.channel is not None else None, since, until)
+    except (InvalidFilter, ValueError) as err:
         _fail(str(err))
-    channel = _channel(args.channel) if args.channel is not None else None
-    if ids is None and channel is None and since is None and until is None:
-        _fail("name delivery ids, or select with --channel and/or --since/--until")
     if not args.dry_run:
         _confirm("Record the selected stored deliveries as asset events?", args)
     with _session() as session:
-        try:
-            report = replay_deliveries(
-                session, delivery_ids=ids, channel=channel, since=since, until=until, limit=args.limit,
-                dry_run=args.dry_run,
-            )  # fmt: skip
-        except (ValueError, RuntimeError) as err:
-            _fail(str(err))
+        report = replay(session, selection, limit=args.limit, dry_run=args.dry_run)
     if args.output == "json":
         emit(report.to_dict(), "json")
         return
-    verb = "Would record" if args.dry_run else "Recorded"
-    print(f"{verb} {report.recorded_count} deliveries.")
-    for delivery_id, event_id in report.recorded:
-        print(f"  {delivery_id}" + ("" if args.dry_run else f" -> asset event {event_id}"))
-    if report.waiting_count:
-        print(f"{report.waiting_count} stay stored: no unpaused DAG consumes their channel yet.")
+    print(f"{'Would record' if args.dry_run else 'Recorded'} {len(report.recorded)} deliveries.")
+    for delivery_id in report.recorded[:MAX_LISTED]:
+        print(f"  {delivery_id}")
+    if report.waiting:
+        channels = ", ".join(report.waiting_channels)
+        print(f"{report.waiting} stay stored: no DAG consumes their channel yet ({channels}).")
+    if report.over_limit:
+        print(f"{report.over_limit} more could be recorded: run again (--limit {args.limit}).")
     for label, ids_ in (("Already recorded (skipped)", report.already_recorded), ("Not stored", report.unknown)):
         if ids_:
-            print(f"{label}: {', '.join(ids_)}")
+            print(f"{label}: {', '.join(ids_[:MAX_LISTED])}")
 
 
 def deliveries_purge(args: argparse.Namespace) -> None:

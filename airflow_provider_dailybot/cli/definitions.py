@@ -144,7 +144,7 @@ DAILYBOT = Group(
                         UNTIL,
                         Option(
                             ("--limit",),
-                            {"type": positive_int(), "default": 10_000, "help": "Most deliveries recorded (10000)."},
+                            {"type": positive_int(), "default": 1000, "help": "Most deliveries recorded (1000)."},
                         ),
                         DRY_RUN,
                         YES,
