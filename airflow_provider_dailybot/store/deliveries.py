@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from airflow_provider_dailybot.store.models import OUTCOME_NO_CONSUMER, OUTCOME_RECORDED, OUTCOMES, delivery_table
 from airflow_provider_dailybot.store.records import DeliveryRecord, InsertResult, NewDelivery, timestamp_text
@@ -123,6 +124,8 @@ def _insert_or_conflict(session: Session, row: NewDelivery, dialect: str) -> Ins
         session.execute(mysql_insert(delivery_table).values(**values).on_duplicate_key_update(id=_t.id))
         stored = _by_key(session, row.channel, row.dedupe_key, locking=True)
         if stored is None:
+            if get_delivery(session, row.delivery_id) is not None:  # the update fired on the other unique key
+                raise IntegrityError("INSERT INTO dailybot_delivery", None, ValueError("delivery_id is already used"))
             return None
         return InsertResult(stored, stored.delivery_id == row.delivery_id)
     raise NotImplementedError(f"the DailyBot delivery store supports PostgreSQL, MySQL and SQLite, not {dialect}")
