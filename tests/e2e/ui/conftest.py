@@ -4,7 +4,8 @@ that requires login, with deliveries stored in its metadata DB.
 The api-server runs the simple auth manager *without* ``simple_auth_manager_all_admins``: the user
 ``admin`` has a random password (``AirflowStack``), so a browser without the ``_token`` cookie is
 not logged in. Rows are written into the api-server's sqlite DB with the store's own queries, from
-this process, before the browser looks.
+this process, before the browser looks; one more delivery is POSTed to the real receiver (a channel
+that no DAG consumes, so it is stored with its body).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from airflow_provider_dailybot.webhooks.asset_events import Delivery, build_even
 SCRIPT_TEXT = "<script>document.title='pwned';window.__dailybot_xss=1</script>"
 IMG_TEXT = "<img src=x onerror=\"document.title='pwned'\">"
 DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
+#: The channel of the delivery POSTed to the real receiver, and what its answer says.
+RECEIVED_CHANNEL = "standups"
+RECEIVED_TEXT = "<script>window.__dailybot_xss=2</script><b>bold?</b>"
 
 
 @dataclass
@@ -41,6 +45,7 @@ class LogStack:
     stack: AirflowStack
     password: str
     xss_delivery_id: str
+    received_xss_id: str
     channel_rows: dict[str, int]
 
     @property
@@ -104,6 +109,31 @@ def _seed(db_url: str) -> tuple[str, dict[str, int]]:
     return xss_id, counts
 
 
+def _deliver_through_the_receiver(stack: AirflowStack) -> str:
+    """POST a hostile check-in to the real receiver (a channel no DAG consumes: stored, body kept); return its id."""
+    import requests
+
+    from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, variable_key
+
+    secret = generate_secret()
+    state = ChannelState(channel=RECEIVED_CHANNEL)
+    state.add_secret(secret)
+    created = requests.post(
+        f"{stack.base_url}/api/v2/variables",
+        json={"key": variable_key(RECEIVED_CHANNEL), "value": state.to_json()},
+        headers={"Authorization": f"Bearer {stack.token()}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    env = {**_checkin("Eve", ""), "body": {"answer": RECEIVED_TEXT}}
+    answer = requests.post(
+        f"{stack.base_url}/dailybot/webhooks/{RECEIVED_CHANNEL}", json=env, headers={"X-BEARER": secret}, timeout=30
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["outcome"] == "no_consumer"
+    return str(answer.json()["delivery_id"])
+
+
 @pytest.fixture(scope="module")
 def log_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStack]:
     """A real ``airflow api-server`` that requires login (simple auth manager), with deliveries stored."""
@@ -116,7 +146,9 @@ def log_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStack]:
         stack.start("api-server")
         stack.wait_ready(timeout=120)
         password = json.loads(stack.passwords_file.read_text())[ADMIN_USER]
-        yield LogStack(stack, password, xss_id, counts)
+        received = _deliver_through_the_receiver(stack)
+        counts[RECEIVED_CHANNEL] = counts.get(RECEIVED_CHANNEL, 0) + 1
+        yield LogStack(stack, password, xss_id, received, counts)
     finally:
         left = stack.stop()
     assert left == [], f"processes left running: {left}"

@@ -26,7 +26,7 @@ import requests
 
 from airflow_provider_dailybot.delivery_log.responses import CONTENT_SECURITY_POLICY
 from tests.conftest import REPO_ROOT
-from tests.e2e.ui.conftest import IMG_TEXT, SCRIPT_TEXT, LogStack
+from tests.e2e.ui.conftest import IMG_TEXT, RECEIVED_TEXT, SCRIPT_TEXT, LogStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -90,6 +90,7 @@ def _assert_nothing_ran(browser: Any) -> None:
     assert browser.execute_script("return window.__dailybot_xss === undefined") is True
     assert browser.execute_script("return document.scripts.length") == 0
     assert browser.execute_script("return document.images.length") == 0
+    assert browser.execute_script("return document.getElementsByTagName('b').length") == 0
     with pytest.raises(NoAlertPresentException):
         _ = browser.switch_to.alert.text
 
@@ -119,7 +120,7 @@ def test_logged_in_user_sees_every_delivery_and_a_script_payload_only_as_text(
     rows = _wait(lambda: _rows(browser), what="the rows")
     assert len(rows) == sum(log_stack.channel_rows.values())
     outcomes = [row.find_element(By.CSS_SELECTOR, "td:nth-child(4)").text for row in rows]
-    assert outcomes.count("no_consumer") == 1
+    assert outcomes.count("no_consumer") == 2
 
     for summary in browser.find_elements(By.CSS_SELECTOR, "details summary"):
         summary.click()  # unfold every payload
@@ -127,6 +128,7 @@ def test_logged_in_user_sees_every_delivery_and_a_script_payload_only_as_text(
     assert SCRIPT_TEXT in shown
     assert IMG_TEXT in shown.replace('\\"', '"')  # JSON shows its quotes escaped
     assert "Waiting for the VPN." in shown  # the payload kept in the row of the delivery without a consumer
+    assert RECEIVED_TEXT in shown  # the one the real receiver stored
     _assert_nothing_ran(browser)
 
     browser.get(f"{log_stack.base_url}{PAGE}/{log_stack.xss_delivery_id}")
@@ -135,6 +137,11 @@ def test_logged_in_user_sees_every_delivery_and_a_script_payload_only_as_text(
     _assert_nothing_ran(browser)
 
     token = next(c["value"] for c in browser.get_cookies() if c["name"] == "_token")
+    browser.get(f"{log_stack.base_url}{PAGE}/{log_stack.received_xss_id}")
+    payload = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "pre.payload"), what="the received delivery")
+    assert RECEIVED_TEXT in payload[0].text
+    _assert_nothing_ran(browser)
+
     for path in (PAGE, f"{PAGE}/{log_stack.xss_delivery_id}", "/dailybot/api/deliveries"):
         answer = requests.get(f"{log_stack.base_url}{path}", cookies={"_token": token}, timeout=10)
         assert answer.status_code == 200
