@@ -139,3 +139,15 @@ def test_a_user_without_read_on_assets_gets_403(api_client: Any, delivery_table:
 
 def test_the_stylesheet_needs_no_login(stranger: Any):
     assert stranger.get("/dailybot/ui/static/delivery-log.css").status_code == 200
+
+
+def test_a_payload_over_the_preview_bound_is_not_loaded_for_the_list(api_client: Any, store_delivery: Any):
+    from airflow_provider_dailybot.delivery_log.views import PREVIEW_MAX_BYTES
+
+    channel = f"page-{uuid.uuid4().hex[:10]}"
+    marker = "z" * (PREVIEW_MAX_BYTES + 1)
+    _, delivery_id, _ = store_delivery(channel, envelope({"text": marker}))
+    listed = api_client.get(PAGE, params={"channel": channel}).text
+    assert "open the delivery to see it" in listed
+    assert marker[:100] not in listed
+    assert marker in api_client.get(f"{PAGE}/{delivery_id}").text
