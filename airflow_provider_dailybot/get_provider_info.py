@@ -143,6 +143,8 @@ def get_provider_info() -> dict[str, Any]:
         "config": CONFIG,
         # Airflow 3.2+ runs it on `airflow db migrate`; 3.1 only when [database] external_db_managers names it.
         "db-managers": [DB_MANAGER],
+        # `airflow dailybot ...` on Airflow 3.2+; 3.1 ignores the key (python -m airflow_provider_dailybot.cli).
+        "cli": ["airflow_provider_dailybot.cli.get_cli_commands"],
         "connection-types": [
             {
                 "connection-type": "dailybot",

@@ -26,7 +26,7 @@ Name                                        Type    Meaning
                                                     ``channel``.
 ``dailybot.receiver.replayed``              counter ``airflow dailybot deliveries replay`` recorded
                                                     a stored delivery; tag ``channel``.
-``dailybot.store.purged``                   counter Rows deleted by a purge (count per batch).
+``dailybot.store.purged``                   counter Rows deleted by ``deliveries purge``.
 =========================================== ======= ===============================================
 
 Which ``Stats``: on Airflow 3.2+ the api-server initialises the core singleton
@@ -153,7 +153,7 @@ def replayed(channel: str, count: int = 1) -> None:
 def purged(count: int) -> None:
     """Count delivery rows deleted by a purge.
 
-    :param count: How many rows one batch deleted.
+    :param count: How many rows the purge deleted.
     """
     if count > 0:
         _emit("incr", PURGED, count)

@@ -11,6 +11,9 @@ Routes (relative to the mount point):
     transaction (see :mod:`.recording`, which also defines "consumer").
 ``GET /health``
     ``{"status": "ok"}``: the receiver is mounted. Reveals no channel and no secret.
+``GET /ui/...``, ``GET /api/...``
+    The delivery log for Airflow users (login and read on assets required), included from
+    :mod:`airflow_provider_dailybot.delivery_log`.
 
 Answers to ``POST /webhooks/{channel}``:
 
@@ -72,6 +75,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from airflow_provider_dailybot.delivery_log.router import delivery_log_router
 from airflow_provider_dailybot.webhooks import metrics
 from airflow_provider_dailybot.webhooks.asset_events import (
     build_event_extra,
@@ -358,6 +362,7 @@ def create_receiver_app() -> FastAPI:
         CHANNEL_PATH_TEMPLATE, receive_delivery, methods=["POST"], status_code=202, include_in_schema=False
     )
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
+    app.include_router(delivery_log_router())
     return app
 
 
