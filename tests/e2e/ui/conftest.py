@@ -20,14 +20,9 @@ from typing import Any
 
 import pytest
 
-from demo.processes import ADMIN_USER, AirflowStack
-
-try:  # the browser fixtures: tests/e2e/browser once the suite is split into unit/integration/e2e
-    from tests.e2e.browser.conftest import browser, chromium
-except ImportError:
-    from tests.browser.conftest import browser, chromium  # noqa: F401
-
 from airflow_provider_dailybot.webhooks.asset_events import Delivery, build_event_extra, secret_ref
+from demo.processes import ADMIN_USER, AirflowStack
+from tests.e2e.browser.conftest import browser, chromium  # noqa: F401
 
 #: The payload that must be shown as text: it would change the title and set a flag if it ran.
 SCRIPT_TEXT = "<script>document.title='pwned';window.__dailybot_xss=1</script>"
