@@ -61,6 +61,8 @@ PEER_CONNECTION_EXTRA = {"source_type": "token_header", "token_header": "X-BEARE
 PEER_DB_MANAGER = "airflow_inbound_webhooks.db.WebhooksDBManager"
 OUR_DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
 PEER_TABLE = "inbound_webhooks_delivery"
+PREFILL_HOOK = "busy-hook"  # the hook id of the prefilled deliveries
+PREFILL_SENTINEL = "<g>"  # stands for the event timestamp in the prefilled identity
 OUR_TABLE = "dailybot_delivery"
 PG_DSN_VARIABLE = "DAILYBOT_BENCH_PG_DSN"
 PG_HOST, PG_PORT = "127.0.0.1", 5432
@@ -193,38 +195,48 @@ class Database:
                           "WHERE table_schema = current_schema() AND table_name = %s", (table,))  # fmt: skip
         return {str(name): str(kind) for name, kind in rows}
 
-    def prefill_ours(self, count: int) -> dict[str, int]:
-        """Store ``count`` recorded deliveries of our channel with SQL (PostgreSQL only), timestamp now.
+    def prefill_ours(self, count: int, channel: str = CHANNEL) -> dict[str, int]:
+        """Store ``count`` recorded deliveries of ``channel`` with SQL (PostgreSQL only), timestamp now.
 
-        Each is an asset event of the channel's asset with the receiver's ``extra`` (what the 0.1 receiver
-        scans) and, when the provider's ``dailybot_delivery`` table exists, its delivery row.
+        Delivery ``g`` (1 .. ``count``) is :func:`prefill_envelope` ``(g)``: an asset event of the channel's
+        asset with the receiver's ``extra`` (what the 0.1 receiver scans) and, when the provider's
+        ``dailybot_delivery`` table exists, its delivery row, whose dedupe key is the one the receiver
+        computes for that envelope (a replay of it is a duplicate). Their ``event_timestamp`` is ``g``
+        seconds after the epoch, so no delivery stamped with a current time can share a key with them.
         """
-        from airflow_provider_dailybot.testing.samples import make_envelope
+        from airflow_provider_dailybot.webhooks.asset_events import delivery_identity
 
-        envelope = make_envelope(EVENT, hook_id="busy-hook", hook_name="busy", timestamp=0.0)
-        template = {"channel": CHANNEL, "event": EVENT, "hook": {"id": "busy-hook", "name": "busy"},
-                    "body": envelope["body"], "delivered_by": ["busy-hook"]}  # fmt: skip
+        envelope = prefill_envelope(0)
+        template = {"channel": channel, "event": EVENT, "hook": envelope["hook"], "body": envelope["body"],
+                    "delivered_by": [PREFILL_HOOK]}  # fmt: skip
+        # The canonical identity of envelope g is prefix || g || suffix: hashed on the server.
+        prefix, suffix = delivery_identity({**envelope, "event_timestamp": PREFILL_SENTINEL}).split(
+            json.dumps(PREFILL_SENTINEL)
+        )
+        identity = "%(key_prefix)s::text || g::text || %(key_suffix)s::text"
         keys = ("jsonb_build_object('delivery_id', gen_random_uuid()::text, 'dedupe_key', "
-                "encode(sha256(('busy-' || g)::bytea), 'hex'), 'event_timestamp', g)")  # fmt: skip
+                f"encode(sha256(convert_to({identity}, 'UTF8')), 'hex'), 'event_timestamp', g)")  # fmt: skip
         payload_bytes = len(json.dumps(envelope).encode())
         delivery = {
             "delivery_id": "extra->>'delivery_id'", "channel": "%(channel)s", "dedupe_key": "extra->>'dedupe_key'",
-            "event": "%(event)s", "event_timestamp": "extra->>'event_timestamp'", "hook_id": "'busy-hook'",
+            "event": "%(event)s", "event_timestamp": "extra->>'event_timestamp'", "hook_id": f"'{PREFILL_HOOK}'",
             "deliveries": "%(deliveries)s", "received_at": "now()", "outcome": "'recorded'",
             "asset_event_id": "id", "recorded_at": "now()", "payload": "NULL", "payload_bytes": str(payload_bytes),
         }  # fmt: skip
         table = self.columns(OUR_TABLE)
         params = {
-            "channel": CHANNEL,
+            "channel": channel,
             "event": EVENT,
-            "deliveries": json.dumps([{"hook_id": "busy-hook", "secret_ref": None, "hook_id_mismatch": False}]),
+            "deliveries": json.dumps([{"hook_id": PREFILL_HOOK, "secret_ref": None, "hook_id_mismatch": False}]),
+            "key_prefix": prefix,
+            "key_suffix": suffix,
         }
         insert_rows = ""
         if table:
             names = [name for name in delivery if name in table]
             values = [_cast(delivery[name], table[name]) for name in names]
             insert_rows = f"INSERT INTO {OUR_TABLE} ({', '.join(names)}) SELECT {', '.join(values)} FROM ev"
-        self._prefill_events(f"dailybot_{CHANNEL}", template, keys, count, insert_rows, params)
+        self._prefill_events(f"dailybot_{channel}", template, keys, count, insert_rows, params)
         return {"asset_event": count, OUR_TABLE: count if table else 0}
 
     def prefill_peer(self, count: int) -> dict[str, int]:
@@ -279,6 +291,16 @@ class Database:
                     cur.execute(f"ANALYZE {table}")
         finally:
             conn.close()
+
+
+def prefill_envelope(number: int) -> dict[str, Any]:
+    """Return the envelope of prefilled delivery ``number`` (:meth:`Database.prefill_ours`), as DailyBot would POST it.
+
+    :param number: 1 .. the count prefilled; its ``event_timestamp``, in whole seconds after the epoch.
+    """
+    from airflow_provider_dailybot.testing.samples import make_envelope
+
+    return {**make_envelope(EVENT, hook_id=PREFILL_HOOK, hook_name="busy", timestamp=0.0), "event_timestamp": number}
 
 
 def _cast(expression: str, udt: str) -> str:

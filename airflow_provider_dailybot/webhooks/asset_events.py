@@ -82,8 +82,8 @@ class Delivery:
         return {"hook_id": self.hook_id, SECRET_REF_KEY: self.secret_ref, MISMATCH_KEY: self.hook_id_mismatch}
 
 
-def delivery_dedupe_key(envelope: Mapping[str, Any]) -> str:
-    """Return the duplicate-detection key of an envelope: SHA-256 of its event, event timestamp and body.
+def delivery_identity(envelope: Mapping[str, Any]) -> str:
+    """Return the canonical ASCII JSON of an envelope's event, event timestamp and body (what is hashed).
 
     The hook is left out on purpose, so the same event delivered by two subscriptions has one key.
 
@@ -94,8 +94,15 @@ def delivery_dedupe_key(envelope: Mapping[str, Any]) -> str:
         EVENT_TIMESTAMP_KEY: envelope.get(EVENT_TIMESTAMP_KEY),
         BODY_KEY: envelope.get(BODY_KEY),
     }
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def delivery_dedupe_key(envelope: Mapping[str, Any]) -> str:
+    """Return the duplicate-detection key of an envelope: SHA-256 of :func:`delivery_identity`.
+
+    :param envelope: A parsed envelope (see :func:`~.receiver.parse_delivery`).
+    """
+    return hashlib.sha256(delivery_identity(envelope).encode("ascii")).hexdigest()
 
 
 def build_event_extra(

@@ -1,11 +1,15 @@
 """Soak: 10,000 webhook deliveries at concurrency 32 to a real api-server, 2 workers, on PostgreSQL.
 
-Run it with ``make soak`` or ``python -m tests.e2e.webhooks.soak_receiver [--deliveries N] [--concurrency C]``.
+Run it with ``make soak`` or
+``python -m tests.e2e.webhooks.soak_receiver [--deliveries N] [--concurrency C] [--prefill N]``.
 It is a script, not a pytest module.
 
 It creates a fresh PostgreSQL database on 127.0.0.1 and runs ``airflow db migrate``. Then it starts
 ``airflow api-server --workers 2`` and a dag-processor, which declares the channel's asset, through
-the demo's process helpers: 127.0.0.1 only, every process stopped at the end. Then it sends:
+the demo's process helpers: 127.0.0.1 only, every process stopped at the end. Before the load it
+stores ``--prefill`` recorded deliveries of the channel (100,000 by default) directly in PostgreSQL,
+as asset events and ``dailybot_delivery`` rows, with the benchmark's server-side statements
+(:meth:`benchmarks.receiver_stack.Database.prefill_ours`). Then it sends:
 
 * ``--deliveries`` distinct authenticated deliveries;
 * replays of some of them (10 %). Each replay goes on a new connection, which the kernel may hand
@@ -17,7 +21,9 @@ are polled all the while.
 
 The run fails (exit status 1) unless:
 
-* every distinct delivery is recorded exactly once;
+* every distinct delivery is recorded exactly once, as one asset event and one delivery row;
+* the prefilled rows are all still there, and a replay of a prefilled delivery is answered as a
+  duplicate of it;
 * every replay is answered as a duplicate of its original;
 * nothing is recorded without a valid bearer;
 * no request fails;
@@ -54,9 +60,11 @@ if str(REPO_ROOT) not in sys.path:  # run as a file: python tests/e2e/webhooks/s
 
 from airflow_provider_dailybot.testing import make_envelope, sample_body  # noqa: E402
 from airflow_provider_dailybot.testing.processes import wait_for  # noqa: E402
+from airflow_provider_dailybot.webhooks.asset_events import delivery_dedupe_key  # noqa: E402
 from airflow_provider_dailybot.webhooks.channels import ChannelState, generate_secret, variable_key  # noqa: E402
 from benchmarks.bench_receiver import postgres_database  # noqa: E402
 from benchmarks.common import percentile  # noqa: E402
+from benchmarks.receiver_stack import OUR_TABLE, prefill_envelope  # noqa: E402
 from demo.processes import AirflowStack  # noqa: E402
 
 CHANNEL = "soak"
@@ -228,7 +236,7 @@ def poll_health(base_url: str, stop: threading.Event, health: Health) -> None:
                 health.failures.append(f"{path}: {detail}")
 
 
-def verify(db_url: str, deliveries: int, outcomes: list[Outcome], load: Load) -> list[str]:
+def verify(db_url: str, deliveries: int, prefilled: int, outcomes: list[Outcome], load: Load) -> list[str]:
     """Return every violation of the exactly-once contract (empty when it held)."""
     problems = []
     failed = [o for o in outcomes if o.error or (o.kind != "unauthenticated" and o.status != 202)]
@@ -241,22 +249,55 @@ def verify(db_url: str, deliveries: int, outcomes: list[Outcome], load: Load) ->
         expected = {"delivery_id": load.originals.get(o.seq), "duplicate": True, "outcome": "duplicate"}
         if o.kind == "replay" and o.answer != expected:
             problems.append(f"replay of {o.seq} answered {o.answer}, original {load.originals.get(o.seq)}")
-    rows = query(
-        db_url,
-        "SELECT (e.extra::json->'body'->>'soak_seq')::int, count(*) FROM asset_event e "
-        "JOIN asset a ON a.id = e.asset_id WHERE a.name = %s GROUP BY 1",
-        f"dailybot_{CHANNEL}",
-    )
-    counts = dict(rows)
-    missing = [seq for seq in range(deliveries) if seq not in counts]
-    twice = {seq: n for seq, n in counts.items() if n != 1}
-    if missing:
-        problems.append(f"{len(missing)} deliveries never recorded, e.g. {missing[:5]}")
-    if twice:
-        problems.append(f"{len(twice)} deliveries recorded more than once, e.g. {list(twice.items())[:5]}")
-    if len(counts) != deliveries:
-        problems.append(f"{len(counts)} distinct deliveries recorded, expected {deliveries}")
+    problems += counted(db_url, deliveries, prefilled)
     return problems
+
+
+#: Rows of the channel by the soak delivery they carry (None: no ``soak_seq``, i.e. prefilled).
+COUNTS = {
+    "asset events": "SELECT (e.extra::json->'body'->>'soak_seq')::int, count(*) FROM asset_event e "
+    "JOIN asset a ON a.id = e.asset_id WHERE a.name = 'dailybot_' || %s GROUP BY 1",
+    "delivery rows": "SELECT (e.extra::json->'body'->>'soak_seq')::int, count(*) FROM " + OUR_TABLE + " d "
+    "LEFT JOIN asset_event e ON e.id = d.asset_event_id WHERE d.channel = %s GROUP BY 1",
+}
+
+
+def counted(db_url: str, deliveries: int, prefilled: int) -> list[str]:
+    """Return what is wrong with the stored rows: each soak delivery once, the prefilled ones all intact."""
+    problems = []
+    for what, sql in COUNTS.items():
+        counts = dict(query(db_url, sql, CHANNEL))
+        others = counts.pop(None, 0)
+        missing = [seq for seq in range(deliveries) if seq not in counts]
+        twice = {seq: n for seq, n in counts.items() if n != 1}
+        if missing:
+            problems.append(f"{what}: {len(missing)} deliveries never recorded, e.g. {missing[:5]}")
+        if twice:
+            problems.append(f"{what}: {len(twice)} deliveries recorded more than once, e.g. {list(twice.items())[:5]}")
+        if len(counts) != deliveries:
+            problems.append(f"{what}: {len(counts)} distinct deliveries recorded, expected {deliveries}")
+        if others != prefilled:
+            problems.append(f"{what}: {others} prefilled (or unidentified) rows, expected {prefilled}")
+    return problems
+
+
+def replay_prefilled(url: str, secret: str, db_url: str, number: int) -> list[str]:
+    """Replay prefilled delivery ``number``; return what is wrong unless it is answered as its duplicate."""
+    key = delivery_dedupe_key(prefill_envelope(number))
+    stored = query(db_url, f"SELECT delivery_id FROM {OUR_TABLE} WHERE channel = %s AND dedupe_key = %s", CHANNEL, key)
+    if not stored:
+        return [f"prefilled delivery {number}: no row has the dedupe key the receiver computes for it"]
+    headers = {"X-BEARER": secret, "Content-Type": "application/json", "Connection": "close"}
+    data = json.dumps(prefill_envelope(number)).encode()
+    try:
+        response = requests.post(url, data=data, headers=headers, timeout=REQUEST_TIMEOUT)
+        answer = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        return [f"replay of prefilled delivery {number}: {type(exc).__name__}"]
+    expected = {"delivery_id": stored[0][0], "duplicate": True, "outcome": "duplicate"}
+    if response.status_code != 202 or answer != expected:
+        return [f"replay of prefilled delivery {number} answered {response.status_code} {answer}, expected {expected}"]
+    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -270,6 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep AIRFLOW_HOME (the database is always dropped)")
     parser.add_argument("--seed", type=int, default=20260131)
     parser.add_argument(
+        "--prefill",
+        type=int,
+        default=100_000,
+        help="recorded deliveries of the channel stored in PostgreSQL before the load (asset events and "
+        "delivery rows, inserted by the server)",
+    )
+    parser.add_argument(
         "--dedupe-window",
         type=int,
         default=None,
@@ -277,8 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backfill of the delivery store; duplicate detection no longer depends on it)",
     )
     args = parser.parse_args(argv)
-    if not 1 <= args.deliveries <= 100_000 or not 1 <= args.concurrency <= 256:
-        parser.error("--deliveries must be 1..100000 and --concurrency 1..256")
+    if not 1 <= args.deliveries <= 100_000 or not 1 <= args.concurrency <= 256 or not 0 <= args.prefill <= 1_000_000:
+        parser.error("--deliveries must be 1..100000, --concurrency 1..256 and --prefill 0..1000000")
 
     from airflow import __version__ as airflow_version
 
@@ -316,6 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 timeout=180,
                 process=stack.processes,
             )
+            print(f"Storing {args.prefill} recorded deliveries of the channel ...", flush=True)
+            started = time.monotonic()
+            stored = database.prefill_ours(args.prefill, channel=CHANNEL) if args.prefill else {}
+            prefill_seconds = time.monotonic() - started
+            problems += [f"before the load: {p}" for p in counted(db_url, 0, args.prefill)]
             api_pid = stack.processes.processes["api-server"].pid
             workers = [pid for pid in descendants(api_pid) if cpu_seconds(pid) >= 0]
             cpu_before = {pid: cpu_seconds(pid) for pid in workers}
@@ -336,7 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             busy = {pid: round(cpu_seconds(pid) - cpu_before[pid], 1) for pid in workers}
             serving = [pid for pid, cpu in busy.items() if cpu >= 1.0]
 
-            problems += verify(db_url, args.deliveries, outcomes, load)
+            if args.prefill:
+                problems += replay_prefilled(url, secret, db_url, random.Random(args.seed).randint(1, args.prefill))
+            problems += verify(db_url, args.deliveries, args.prefill, outcomes, load)
             problems += [f"health poll failed: {f}" for f in health.failures[:10]]
             if len(serving) < min(2, args.workers):
                 problems.append(f"only {len(serving)} api-server process(es) did work: CPU seconds {busy}")
@@ -357,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "replays": sum(s.kind == "replay" for s in sends),
                 "unauthenticated": sum(s.kind == "unauthenticated" for s in sends),
                 "statuses": statuses,
+                "prefilled": {"deliveries": args.prefill, "rows": stored, "seconds": round(prefill_seconds, 1)},
                 "seconds": round(seconds, 1),
                 "requests_per_second": round(len(sends) / seconds, 1),
                 "latency_ms": {
@@ -406,6 +462,8 @@ def print_table(figures: dict[str, Any], problems: list[str]) -> None:
             ("distinct / replays / unauthenticated", f"{figures['distinct_deliveries']} / {figures['replays']} / "
                                                      f"{figures['unauthenticated']}"),
             ("statuses", ", ".join(f"{n} x {s}" for s, n in sorted(figures["statuses"].items()))),
+            ("prefilled deliveries / time", f"{figures['prefilled']['deliveries']} / "
+                                            f"{figures['prefilled']['seconds']} s"),
             ("duration / throughput", f"{figures['seconds']} s / {figures['requests_per_second']} requests/s"),
             ("latency p50 / p95 / p99 / max", " / ".join(f"{v} ms" for v in figures["latency_ms"].values())),
             ("p50 first vs last 10 %", " -> ".join(f"{v} ms" for v in figures["latency_p50_ms_first_vs_last_10pct"])),

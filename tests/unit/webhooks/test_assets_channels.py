@@ -9,6 +9,7 @@ import string
 import pytest
 
 from airflow_provider_dailybot.webhooks import channel_state as channels_module  # the model moved here
+from airflow_provider_dailybot.webhooks.asset_events import delivery_identity
 from airflow_provider_dailybot.webhooks.assets import (
     CHANNEL_NAME_PATTERN,
     dailybot_webhook_asset,
@@ -352,6 +353,12 @@ def test_dedupe_key_ignores_the_hook_and_key_order_but_not_the_event_identity() 
     assert delivery_dedupe_key({**ENVELOPE, "event_timestamp": 1707157378.851942}) != key
     assert delivery_dedupe_key({**ENVELOPE, "event": "kudos.updated"}) != key
     assert delivery_dedupe_key({**ENVELOPE, "body": {"uuid": "k-1", "content": "thanks!"}}) != key
+
+
+def test_dedupe_key_is_the_sha256_of_the_canonical_identity() -> None:
+    identity = delivery_identity({**ENVELOPE, "body": {"text": "caf\u00e9"}})
+    assert identity == '{"body":{"text":"caf\\u00e9"},"event":"kudos.posted","event_timestamp":1707157378.851941}'
+    assert delivery_dedupe_key(ENVELOPE) == hashlib.sha256(delivery_identity(ENVELOPE).encode("ascii")).hexdigest()
 
 
 def test_event_extra_shape() -> None:
