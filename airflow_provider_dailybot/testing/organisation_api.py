@@ -31,8 +31,12 @@ def is_iso_day(value: str) -> bool:
 
 
 def today() -> str:
-    """Today (UTC) as ``YYYY-MM-DD``."""
-    return time.strftime("%Y-%m-%d", time.gmtime())
+    """Today in the organisation's time zone, as ``YYYY-MM-DD``: the day ``created_at`` (:func:`.seed.now_iso`) names.
+
+    Response dates, the default report range and the daily kudos limit all count days in that zone, so a
+    kudos given just after midnight UTC counts on the same day as the ones given before it.
+    """
+    return seed.now_iso()[:10]
 
 
 def user_json(user: dict[str, Any], with_email: bool) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pendulum
 import pytest
 
-from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
+from airflow_provider_dailybot.testing import FakeDailyBotServer, organisation_api, seed
 from tests.conftest import API_KEY, conn_json
 from tests.integration.conftest import sync_dags, unpause
 from tests.integration.dag_runs import all_xcom_text, asset_event_ids, consuming, run_dag, task_states, xcom
@@ -74,7 +74,8 @@ def _assert_one_message_per_blocker(fake: FakeDailyBotServer, run: Any, expected
     messages = {m["message"].splitlines()[0]: m for m in fake.sent_messages}
     assert len(fake.sent_messages) == len(expected) == len(messages)
     for who, teams in expected.items():
-        message = messages[f"*Blocker reported* by {who} in Daily Standup ({pendulum.now('UTC').date()}):"]
+        # The fake dates responses in the organisation's time zone (as created_at), not in UTC.
+        message = messages[f"*Blocker reported* by {who} in Daily Standup ({organisation_api.today()}):"]
         assert message["target_teams"] == teams
         assert API_KEY not in message["message"]
     assert API_KEY not in all_xcom_text(run)
