@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_dailybot.store import DB_MANAGER
 from benchmarks.common import CA_BUNDLE_VARIABLES, Report, run_main, summarize
 
 API_KEY = "bench-rotation-api-key-7d2e"
@@ -71,6 +72,8 @@ def configure_environment(home: Path) -> None:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(32).hex(),
             "AIRFLOW__API__BASE_URL": PUBLIC_BASE,
+            # Airflow 3.1 creates the provider's delivery table only when this names its manager.
+            "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": DB_MANAGER,
         }
     )
 

@@ -59,7 +59,8 @@ PEER_ASSET = f"{PEER_WEBHOOK}/{EVENT}"  # the name the peer offers for a deliver
 PEER_CONNECTION_EXTRA = {"source_type": "token_header", "token_header": "X-BEARER", "event_field": "event",
                          "delivery_id_field": "hook.id"}  # fmt: skip
 PEER_DB_MANAGER = "airflow_inbound_webhooks.db.WebhooksDBManager"
-OUR_DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
+OUR_DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"  # store.DB_MANAGER, spelled out: the
+# benchmark also runs against checkouts whose package has no store
 PEER_TABLE = "inbound_webhooks_delivery"
 PREFILL_HOOK = "busy-hook"  # the hook id of the prefilled deliveries
 PREFILL_SENTINEL = "<g>"  # stands for the event timestamp in the prefilled identity

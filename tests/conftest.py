@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_dailybot.store import DB_MANAGER
 from airflow_provider_dailybot.testing import FakeDailyBotServer
 from airflow_provider_dailybot.testing.processes import port_open
 
@@ -39,7 +40,7 @@ os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
 # (its own tests set the TTL they need; real components started by tests keep the default).
 os.environ["AIRFLOW__DAILYBOT__RECEIVER_STATE_CACHE_SECONDS"] = "0"
 # The delivery store's tables (Airflow 3.2+ also finds the manager through the provider info).
-os.environ["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
+os.environ["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] = DB_MANAGER
 # The execution API (used by dag.test()) refuses to start without a JWT secret; a fixed test-only value.
 os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "test-only-jwt-secret-" + "0123456789abcdef" * 4)
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")

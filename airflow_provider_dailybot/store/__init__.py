@@ -7,5 +7,11 @@
   migrations under ``migrations/``.
 
 Only the api-server (and the ``airflow`` CLI on a machine with metadata-DB access) uses this package;
-tasks never do. Nothing is imported here, so importing a submodule loads only what it needs.
+tasks never do. Nothing is imported here (only :data:`DB_MANAGER` is defined), so importing a submodule
+loads only what it needs.
 """
+
+#: The dotted path of the store's external DB manager, for ``[database] external_db_managers``: Airflow 3.1
+#: runs the store's migrations on ``airflow db migrate`` only when that option names it (3.2+ also finds it
+#: in the provider info).
+DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"

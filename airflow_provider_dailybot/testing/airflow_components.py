@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from airflow_provider_dailybot.store import DB_MANAGER
 from airflow_provider_dailybot.testing.processes import LOOPBACK, ManagedProcess
 
 #: The Airflow components :func:`airflow_command` knows.
@@ -115,7 +116,7 @@ def airflow_environment(
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         # `airflow db migrate` creates the delivery store (3.2+ also finds it through the provider info).
-        "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "airflow_provider_dailybot.store.db_manager.DailyBotDBManager",
+        "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": DB_MANAGER,
     })  # fmt: skip
     env.update(extra or {})
     return env

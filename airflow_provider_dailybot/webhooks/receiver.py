@@ -76,6 +76,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from airflow_provider_dailybot.delivery_log.router import delivery_log_router
+from airflow_provider_dailybot.store import DB_MANAGER
+from airflow_provider_dailybot.store.models import TABLE_NAME
 from airflow_provider_dailybot.webhooks import metrics
 from airflow_provider_dailybot.webhooks.asset_events import (
     build_event_extra,
@@ -166,6 +168,16 @@ class _Throttle:
 _unavailable_log = _Throttle(UNAVAILABLE_LOG_INTERVAL)
 
 
+def _unavailable_hint(first_line: str) -> str:
+    """Return what to check for a database error whose first line is ``first_line``."""
+    if TABLE_NAME in first_line:  # "no such table", "relation … does not exist", "Table … doesn't exist"
+        return (
+            f"The provider's table {TABLE_NAME} is missing: run `airflow db migrate` (on Airflow 3.1 with "
+            f"[database] external_db_managers = {DB_MANAGER}, which 3.2+ reads from the provider info)."
+        )
+    return "Is the database up, and has `airflow db migrate` run?"
+
+
 def _unavailable(err: BaseException) -> JSONResponse:
     """Answer 503 with ``Retry-After``; log the cause (its class and first line, never SQL or parameters)."""
     held = _unavailable_log.ready()
@@ -174,10 +186,11 @@ def _unavailable(err: BaseException) -> JSONResponse:
         first_line = log_safe(str(cause).strip().splitlines()[0] if str(cause).strip() else "", 200)
         log.error(
             "DailyBot receiver: the metadata database is unavailable (%s: %s); answering 503 with Retry-After "
-            "(%d similar answers since the last line). Is the database up, and has `airflow db migrate` run?",
+            "(%d similar answers since the last line). %s",
             type(cause).__name__,
             first_line,
             held,
+            _unavailable_hint(first_line),
         )
     metrics.rejected(metrics.REASON_UNAVAILABLE)
     retry_after = receiver_retry_after_seconds()

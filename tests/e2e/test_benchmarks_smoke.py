@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import sys
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -27,12 +26,6 @@ BENCHMARKS = {
     "receiver": ["benchmarks.bench_receiver", "--db", "sqlite"],
     "rotation": ["benchmarks.bench_rotation"],
 }
-# KNOWN DEFECT (open, issue 13): on Airflow 3.1.8 the rotation benchmark's emitted event after a rotation
-# reaches no subscription (bench_rotation.py: `fake.emit` returns no attempt) since the channel-state change
-# records landed; it passes on 3.3.2. Left out on 3.1 until fixed, so the other benchmarks stay checked there.
-_AIRFLOW_31 = version("apache-airflow-core").startswith("3.1.")
-if _AIRFLOW_31:
-    del BENCHMARKS["rotation"]
 
 
 def test_benchmark_modules_import() -> None:
@@ -83,6 +76,6 @@ def test_every_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:
     assert receiver["recorded_during_loads"]["airflow"] == receiver["sent"]["airflow"] > 0
     if "peer" in receiver["sent"]:  # installed by `make bench` (benchmarks/receiver_stack.py)
         assert receiver["recorded_during_loads"]["peer"] == receiver["sent"]["peer"] > 0
-    assert _AIRFLOW_31 or results["rotation"]["results"]["runs"][-1]["kind"] == "rotation"
+    assert results["rotation"]["results"]["runs"][-1]["kind"] == "rotation"
     assert set(results["client"]["results"]) == {"http", "https"}
     assert {s["tasks"] for runs in results["parse"]["results"]["samples"].values() for s in runs} == {4}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_dailybot.store import DB_MANAGER
 from airflow_provider_dailybot.testing.airflow_components import clean_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -23,7 +24,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 AIRFLOW_3_2_PLUS = tuple(int(p) for p in version("apache-airflow").split(".")[:2]) >= (3, 2)
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 MODULE = [sys.executable, "-m", "airflow_provider_dailybot.cli"]
-DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
 
 
 @pytest.fixture(scope="module")

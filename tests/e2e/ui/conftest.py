@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_dailybot.store import DB_MANAGER
 from airflow_provider_dailybot.webhooks.asset_events import Delivery, build_event_extra, secret_ref
 from demo.processes import ADMIN_USER, AirflowStack
 from tests.e2e.browser.conftest import browser, chromium  # noqa: F401
@@ -27,7 +28,6 @@ from tests.e2e.browser.conftest import browser, chromium  # noqa: F401
 #: The payload that must be shown as text: it would change the title and set a flag if it ran.
 SCRIPT_TEXT = "<script>document.title='pwned';window.__dailybot_xss=1</script>"
 IMG_TEXT = "<img src=x onerror=\"document.title='pwned'\">"
-DB_MANAGER = "airflow_provider_dailybot.store.db_manager.DailyBotDBManager"
 #: The channel of the delivery POSTed to the real receiver, and what its answer says.
 RECEIVED_CHANNEL = "standups"
 RECEIVED_TEXT = "<script>window.__dailybot_xss=2</script><b>bold?</b>"

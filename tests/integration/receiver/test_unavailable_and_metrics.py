@@ -74,17 +74,50 @@ def test_an_unreadable_state_is_503_not_401(
     assert deliver(client, channel, envelope()).status_code == 401
 
 
-def test_the_table_not_migrated_yet_is_503(
-    client: Any, make_channel: Callable[..., Channel], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "driver_says",
+    ['relation "dailybot_delivery" does not exist', "no such table: dailybot_delivery"],
+    ids=["postgresql", "sqlite"],
+)
+def test_the_table_not_migrated_yet_is_503_and_the_log_names_the_fix(
+    client: Any,
+    make_channel: Callable[..., Channel],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    throttle: receiver._Throttle,
+    driver_says: str,
 ) -> None:
     from sqlalchemy.exc import ProgrammingError
 
+    from airflow_provider_dailybot.store import DB_MANAGER
+
     def missing(*_args: Any, **_kwargs: Any) -> Any:
-        raise ProgrammingError("INSERT", {}, Exception('relation "dailybot_delivery" does not exist'))
+        raise ProgrammingError("INSERT", {}, Exception(driver_says))
 
     channel = make_channel("scheduled")
     monkeypatch.setattr(receiver, "record_delivery", missing)
+    caplog.set_level(logging.INFO, logger=receiver.__name__)
     assert deliver(client, channel, envelope()).status_code == 503
+    (logged,) = [r.getMessage() for r in caplog.records if "metadata database is unavailable" in r.getMessage()]
+    # The forgotten Airflow 3.1 setting is named, with the value to set.
+    assert f"external_db_managers = {DB_MANAGER}" in logged
+    assert "airflow db migrate" in logged
+
+
+def test_an_other_database_error_gets_the_generic_hint(
+    client: Any,
+    make_channel: Callable[..., Channel],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    throttle: receiver._Throttle,
+) -> None:
+    channel = make_channel("scheduled")
+    monkeypatch.setattr(receiver, "record_delivery", connection_refused)
+    caplog.set_level(logging.INFO, logger=receiver.__name__)
+    assert deliver(client, channel, envelope()).status_code == 503
+    (logged,) = [r.getMessage() for r in caplog.records if "metadata database is unavailable" in r.getMessage()]
+    assert "Is the database up" in logged
+    assert "external_db_managers" not in logged
 
 
 @pytest.fixture
