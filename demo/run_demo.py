@@ -3,7 +3,7 @@
 It starts, on 127.0.0.1 only and on free ports: the fake DailyBot server and Airflow (api-server
 with the webhook receiver, scheduler, dag-processor, triggerer; LocalExecutor; sqlite) in a
 throw-away ``AIRFLOW_HOME``. Then, through Airflow's REST API and the scheduler (not ``dag.test()``),
-it runs the example DAGs of ``dags_examples/``:
+it runs the example DAGs of ``airflow_provider_dailybot/example_dags/``:
 
 1. ``dailybot_webhook_lifecycle``, triggered: a subscription is **created**, **verified** by its
    sample delivery reaching the receiver, and **deleted** by the teardown.
@@ -49,7 +49,7 @@ from airflow_provider_dailybot.testing.processes import ProcessFailure, wait_for
 from demo.processes import AirflowStack, FakeDailyBotProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DAGS_DIR = REPO_ROOT / "dags_examples"
+DAGS_DIR = REPO_ROOT / "airflow_provider_dailybot" / "example_dags"
 LIFECYCLE = "dailybot_webhook_lifecycle"
 ROTATION = "dailybot_webhook_rotation"
 CONSUMER = "dailybot_checkin_completed"

@@ -3,7 +3,7 @@
 Airflow reads its configuration when it is first imported, so the environment is set here,
 before any test module imports ``airflow``: a throw-away ``AIRFLOW_HOME`` with a sqlite
 metadata DB (created lazily by the ``airflow_db`` fixture), no example DAGs, and our own
-``dags_examples/`` as the DAGs folder.
+``airflow_provider_dailybot/example_dags/`` as the DAGs folder.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _HOME = tempfile.mkdtemp(prefix="dailybot-airflow-home-")  # one per test proces
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = _HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags_examples")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "airflow_provider_dailybot" / "example_dags")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
 os.environ["AIRFLOW__CORE__TEST_CONNECTION"] = "Enabled"
 os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"

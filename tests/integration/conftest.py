@@ -222,7 +222,7 @@ def channel_state() -> Callable[[str], object]:
 
 @pytest.fixture
 def example_dag(airflow_db: str) -> Callable[[str], Any]:
-    """Return ``load(dag_id)``: an example DAG parsed now from ``dags_examples/`` and written to the metadata DB.
+    """Return ``load(dag_id)``: an example DAG parsed now from ``example_dags/``, written to the metadata DB.
 
     The example DAGs' shape follows environment variables (the standup export has its ``tell_team``
     task only with ``DAILYBOT_SUMMARY_TEAM``), so each call parses with the environment the test set

@@ -2,8 +2,8 @@
 
 DAGs run under ``dag.test()`` on the session's sqlite DB. Inline test DAGs are written to the DB first
 (``sync_dags`` in ``conftest.py``, the recipe of the provider guide §5.2 C); the example DAGs are parsed
-from ``dags_examples/``, the DAG bundle of the test session. Runs that must carry asset events (what the
-scheduler attaches to an asset-triggered run) get them through :func:`consuming`.
+from the package's ``example_dags/``, the DAG bundle of the test session. Runs that must carry asset
+events (what the scheduler attaches to an asset-triggered run) get them through :func:`consuming`.
 """
 
 from __future__ import annotations

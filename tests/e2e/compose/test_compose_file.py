@@ -141,7 +141,7 @@ def test_every_airflow_service_shares_the_image_build_and_environment() -> None:
         env = svc["environment"]
         assert {k: v for k, v in env.items() if k not in SERVICE_ENV_EXTRAS.get(name, set())} == shared, name
         assert svc["user"] == "50000:0" or (name == "airflow-init" and svc["user"] == "0:0"), name
-        assert "./dags_examples:/opt/airflow/dags:ro" in svc["volumes"], name
+        assert "./airflow_provider_dailybot/example_dags:/opt/airflow/dags:ro" in svc["volumes"], name
 
 
 def test_the_image_installs_the_provider_from_the_repository_pinning_airflow() -> None:

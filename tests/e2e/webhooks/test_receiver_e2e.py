@@ -35,7 +35,7 @@ from tests.conftest import REPO_ROOT, require_service
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-EXAMPLE_DAG = REPO_ROOT / "dags_examples" / "dailybot_checkin_completed.py"
+EXAMPLE_DAG = REPO_ROOT / "airflow_provider_dailybot" / "example_dags" / "dailybot_checkin_completed.py"
 CHECKIN = "followups.response.completed"
 
 

@@ -14,7 +14,7 @@ from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset
 from airflow_provider_dailybot.webhooks.receiver import build_event_extra
 from tests.conftest import REPO_ROOT
 
-DAG_FILE = REPO_ROOT / "dags_examples" / "dailybot_checkin_completed.py"
+DAG_FILE = REPO_ROOT / "airflow_provider_dailybot" / "example_dags" / "dailybot_checkin_completed.py"
 CHECKIN = "followups.response.completed"
 
 

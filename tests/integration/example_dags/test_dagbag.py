@@ -1,6 +1,6 @@
 """The example DAGs, parsed by Airflow's own ``DagBag``: no import error, the DAGs, tasks and operators they document.
 
-Each file is parsed on its own (its parse time is reported) and the whole ``dags_examples/`` folder
+Each file is parsed on its own (its parse time is reported) and the whole the package's ``example_dags/`` folder
 once, as the dag-processor reads it. The expected shape below is what the examples' docstrings and
 ``docs/`` promise: which DAG ids exist, which tasks each has, the operator class behind each task,
 the dependencies and teardowns. A new example file without an entry here fails the folder test.
@@ -27,8 +27,8 @@ from airflow_provider_dailybot.triggers.checkin_responses import DailyBotNewChec
 from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset
 from tests.conftest import REPO_ROOT
 
-EXAMPLES_DIR = REPO_ROOT / "dags_examples"
-EXAMPLES = sorted(EXAMPLES_DIR.glob("*.py"))
+EXAMPLES_DIR = REPO_ROOT / "airflow_provider_dailybot" / "example_dags"
+EXAMPLES = sorted(p for p in EXAMPLES_DIR.glob("*.py") if p.name != "__init__.py")
 #: The environment variables the examples read at parse time (cleared for the default shape).
 EXAMPLE_ENV = (
     "DAILYBOT_CHECKIN_ID",

@@ -1,6 +1,6 @@
 """The example DAGs end to end: daily standup export, and blocker alerts from a polled or a delivered response.
 
-The example DAG files are parsed from ``dags_examples/`` (the DAG bundle of the session) with the
+The example DAG files are parsed from the package's ``example_dags/`` (the DAG bundle of the session) with the
 environment each test sets, run under ``dag.test()`` on the sqlite metadata DB, and talk to the fake
 DailyBot over real sockets.
 
