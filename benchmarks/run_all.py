@@ -1,6 +1,6 @@
 """Run every benchmark in a fresh process, print their tables and write a summary (``make bench``).
 
-``python -m benchmarks.run_all [--quick | --smoke] [--only client,parse,receiver,rotation] [--docs FILE]``
+``python -m benchmarks.run_all [--quick | --smoke] [--only client,parse,receiver,profile,rotation] [--docs FILE]``
 
 Each benchmark writes ``<out>/<name>.json``; this script adds ``<out>/summary.md`` (machine, versions,
 every table and the targets) and ``<out>/summary.json``. With ``--docs`` the block between
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "client": ("benchmarks.bench_client", 300),
     "parse": ("benchmarks.bench_parse", 420),
     "receiver": ("benchmarks.bench_receiver", 2400),
+    "profile": ("benchmarks.profile_receiver", 900),
     "rotation": ("benchmarks.bench_rotation", 420),
 }
 DOCS_BEGIN, DOCS_END = "<!-- bench:begin -->", "<!-- bench:end -->"

@@ -29,7 +29,7 @@ BENCHMARKS = {
 
 
 def test_benchmark_modules_import() -> None:
-    for module in ["benchmarks.run_all", *(args[0] for args in BENCHMARKS.values())]:
+    for module in ["benchmarks.run_all", "benchmarks.profile_receiver", *(args[0] for args in BENCHMARKS.values())]:
         assert callable(importlib.import_module(module).main), module
 
 
@@ -41,6 +41,26 @@ def test_table_rendering_aligns_numbers_right() -> None:
     assert "|     - |" in table
     assert Target("t", 1.0, 1.15, "<=").met
     assert not Target("t", float("nan"), 1.0, ">=").met
+
+
+def test_the_profile_sorts_each_sample_into_the_first_part_its_stack_matches() -> None:
+    from benchmarks.profile_receiver import rac_ms, split
+
+    collapsed = "\n".join([
+        "process 1;MainThread;run (uvicorn/server.py:1);_receive (airflow_provider_dailybot/webhooks/receiver.py:3) 5",
+        # Airflow's part wins over the SQLAlchemy frames inside it, and over our recording code around it.
+        "process 1;worker;record_delivery (airflow_provider_dailybot/webhooks/recording.py:1);"
+        "register_asset_change (airflow/assets/manager.py:3);execute (sqlalchemy/orm/session.py:9) 7",
+        "process 1;worker;insert_delivery (airflow_provider_dailybot/store/deliveries.py:9) 2",
+        "process 1;worker;commit (sqlalchemy/orm/session.py:2) 3",
+        "process 1;MainThread;handle (uvicorn/protocols/http/h11_impl.py:4) 1",
+        "process 1;MainThread;dumps (json/__init__.py:1) 2",
+        "not a sample line",
+    ])
+    parts = split(collapsed)
+    assert parts == {"route code": 5, "register_asset_change": 7, "delivery table": 2, "commit": 3,
+                     "HTTP and ASGI": 1, "rest": 2}  # fmt: skip
+    assert rac_ms({"server_cpu_ms": 10.0, "samples": parts}) == 10.0 * 7 / 20
 
 
 def test_every_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:
