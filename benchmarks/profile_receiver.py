@@ -2,9 +2,9 @@
 
 The stack of :mod:`benchmarks.bench_receiver` (a throw-away Airflow on PostgreSQL, one api-server worker,
 the same 2.5 KB DailyBot envelope) receives one load per target at concurrency 8 while ``py-spy``
-samples the api-server (and its worker processes) from outside: no code of the server changes, and a
-thread blocked on the database is not sampled, so the samples are CPU. Each sample's stack is sorted
-into the part that holds it:
+samples the api-server (and its worker processes) from outside: no code of the server changes. Only the
+thread holding the GIL is sampled, so a thread waiting for PostgreSQL or idle is not, and the samples
+are the Python CPU of the requests. Each sample's stack is sorted into the part that holds it:
 
 ``register_asset_change``
     Airflow's ``AssetManager.register_asset_change`` (asset lookup, the event row, consumers, the DAG-run
@@ -82,8 +82,10 @@ def py_spy() -> str | None:
 @contextlib.contextmanager
 def sampling(executable: str, pid: int, out: Path) -> Iterator[None]:
     """Sample process ``pid`` and its children with py-spy into ``out`` (collapsed stacks) during the block."""
-    args = [executable, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--rate", str(SAMPLE_RATE),
-            "--format", "raw", "--output", str(out)]  # fmt: skip
+    # --gil: only the thread holding the GIL, i.e. Python running; a thread waiting for PostgreSQL inside
+    # the driver, or idle in the thread pool or the event loop, is not sampled (py-spy counts those as active).
+    args = [executable, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil",
+            "--rate", str(SAMPLE_RATE), "--format", "raw", "--output", str(out)]  # fmt: skip
     log = out.with_suffix(".log").open("wb")
     spy = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
