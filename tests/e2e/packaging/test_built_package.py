@@ -3,7 +3,7 @@
 ``python -m build --no-isolation`` (the venv's hatchling: no build environment downloaded) builds the sdist,
 then the wheel from that sdist, so the sdist is proven to build. ``twine check --strict`` checks both (the
 long description is whatever README.md is there). The wheel is installed with ``apache-airflow==3.3.2`` and
-``constraints/airflow-3.3.2-py3.11.txt`` into a new venv that does not see this checkout (no
+``constraints/airflow-3.3.2-py<python>.txt`` into a new venv that does not see this checkout (no
 ``PYTHONPATH``, started outside the repository), where ``airflow providers list`` must list the provider
 and the standup export example DAG, read from the installed wheel's ``example_dags/``, must succeed under
 ``dag.test()`` against the fake DailyBot started from that wheel too (``python -m
@@ -30,6 +30,10 @@ from airflow_provider_dailybot.testing import seed
 from airflow_provider_dailybot.testing.airflow_components import clean_environment
 from tests.conftest import API_KEY, REPO_ROOT, airflow_version
 
+AIRFLOW_VERSION = "3.3.2"
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+CONSTRAINTS = REPO_ROOT / "constraints" / f"airflow-{AIRFLOW_VERSION}-py{PYTHON}.txt"
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.timeout(900),
@@ -38,10 +42,9 @@ pytestmark = [
         reason="runs once, on the main line (Airflow 3.3.2): the built sdist and wheel do not depend on the "
         "Airflow version of the venv that builds them, and the fresh venv installs 3.3.2 with its constraints",
     ),
+    pytest.mark.skipif(not CONSTRAINTS.exists(), reason=f"no {CONSTRAINTS.name}: the install would not be pinned"),
 ]
 
-AIRFLOW_VERSION = "3.3.2"
-CONSTRAINTS = REPO_ROOT / "constraints" / f"airflow-{AIRFLOW_VERSION}-py3.11.txt"
 WHEEL = f"airflow_provider_dailybot-{__version__}-py3-none-any.whl"
 SDIST = f"airflow_provider_dailybot-{__version__}.tar.gz"
 EXAMPLES = {
