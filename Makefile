@@ -11,6 +11,7 @@
 #   make demo           end-to-end demo on a real Airflow (mk/demo.mk)
 #   make bench          benchmarks; bench-quick, bench-docs (mk/bench.mk)
 #   make soak           10,000-delivery load test of the receiver (mk/soak.mk)
+#   make dist           build and twine-check the sdist and wheel; check-dist, check-release (mk/release.mk)
 #
 # Installs are pinned by the committed constraints/ files so CI is reproducible; refresh them
 # with `make constraints` after changing dependencies.

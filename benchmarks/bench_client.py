@@ -82,8 +82,9 @@ def make_certificates(folder: Path) -> tuple[Path, Path]:
 def fake_dailybot(scheme: str, folder: Path) -> Iterator[tuple[str, Path | None]]:
     """Run the fake DailyBot CLI in a subprocess; yield (base URL ending in ``/v1/``, CA file or None)."""
     port = free_port()
+    # WARNING: no per-request log line (the CLI's default is INFO), as the benchmark has always measured it.
     args = [sys.executable, "-m", "airflow_provider_dailybot.testing", "--host", "127.0.0.1", "--port", str(port),
-            "--no-samples"]  # fmt: skip
+            "--no-samples", "--log-level", "WARNING"]  # fmt: skip
     ca_pem = None
     if scheme == "https":
         server_pem, ca_pem = make_certificates(folder)

@@ -98,7 +98,10 @@ class DailyBotHook(DailyBotReads):
     def test_connection(self) -> tuple[bool, str]:
         """Check the key with ``GET /v1/me/``; never raises, never shows the key.
 
-        ``True`` only for an answer that is a profile naming the key's owner and organization.
+        ``True`` only for an answer that is a profile naming the key's owner and organization; the
+        message ("Authenticated as <user> (<organization>)") is also logged at INFO, because
+        ``airflow connections test`` prints only "Connection success!" on success (it drops the message,
+        and shows log lines only with ``--verbose``). The UI shows the message itself.
         """
         try:
             me = self.get_me()
@@ -107,7 +110,9 @@ class DailyBotHook(DailyBotReads):
         except Exception as err:  # Airflow shows this text in the UI: keep it informative, never fail.
             return False, self._safe_text(f"{type(err).__name__}: {err}")
         user, organization = shapes.profile_names(me)
-        return True, scrubbing.cut(f"Authenticated as {shown(user)} ({shown(organization)})", 300)
+        message = scrubbing.cut(f"Authenticated as {shown(user)} ({shown(organization)})", 300)
+        self.log.info("DailyBot connection %s: %s", self.dailybot_conn_id, message)
+        return True, message
 
     def _safe_text(self, text: str) -> str:
         try:

@@ -4,6 +4,17 @@
 
 The API key may also come from the ``DAILYBOT_FAKE_API_KEY`` environment variable, which keeps it
 out of ``ps`` output. The server runs until SIGINT or SIGTERM and then exits with status 0.
+
+Each request is logged at INFO on stderr (``GET /v1/me/ -> 200 (0.4 ms)``: method, path without the
+query, status; never a header, a body or the API key); ``--log-level WARNING`` silences it.
+
+Inspect and drive the running fake over HTTP with the same key (:mod:`.control` has every endpoint)::
+
+    curl -s -H "X-API-KEY: $DAILYBOT_FAKE_API_KEY" http://127.0.0.1:8765/_fake/state
+
+``GET /_fake/state`` answers everything the fake holds as JSON: ``subscriptions`` (no bearer, only
+``has_bearer`` and ``bearer_sha256``), ``deliveries`` (every attempt, envelopes included),
+``request_count``, ``switches``, ``sent_messages`` and ``kudos``; never the API key or a bearer.
 """
 
 from __future__ import annotations
@@ -22,12 +33,26 @@ from airflow_provider_dailybot.testing.contract import CREATE_ID_KEYS, DELETE_FO
 from airflow_provider_dailybot.testing.server import FakeDailyBotServer
 
 API_KEY_ENV = "DAILYBOT_FAKE_API_KEY"
+EPILOG = f"""\
+Each request is logged at INFO on stderr: method, path (never the query), status; never a header,
+a body or the API key.
+
+Inspect the running fake (and drive it) over HTTP with the same key, under /_fake/:
+  curl -s -H "X-API-KEY: ${API_KEY_ENV}" http://127.0.0.1:8765/_fake/state
+GET /_fake/state answers everything the fake holds, as JSON: subscriptions (no bearer, only
+has_bearer and bearer_sha256), deliveries (every attempt, envelopes included), request_count,
+switches, sent_messages and kudos; never the API key or a bearer. Also: POST /_fake/emit,
+/_fake/faults, /_fake/delivery-faults, /_fake/checkin-responses, /_fake/reset; GET/POST
+/_fake/switches (see airflow_provider_dailybot/testing/control.py).
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_dailybot.testing",
         description="Serve a fake DailyBot API (webhook subscriptions, /v1/me/, deliveries) for tests and demos.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
@@ -54,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--delivery-timeout", type=float, default=5.0, help="seconds (default: %(default)s)")
     parser.add_argument("--tls-cert", help="PEM certificate chain; serve HTTPS (needs --tls-key)")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default: %(default)s)")
+    parser.add_argument(
+        "--log-level", default="INFO", help="logging level; INFO logs each request (default: %(default)s)"
+    )
     return parser
 
 

@@ -25,7 +25,9 @@ import ssl
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote_plus
 
+from airflow_provider_dailybot import scrubbing
 from airflow_provider_dailybot.testing import faults, seed
 from airflow_provider_dailybot.testing.access import Access
 from airflow_provider_dailybot.testing.actions_api import ActionsAPI
@@ -153,6 +155,7 @@ class FakeDailyBotServer:
         ).register(self._router)
         self._listener: Listener | None = None
         self._url: str | None = None
+        self._key_forms: tuple[str | None, tuple[str, ...]] = (None, ())
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -161,7 +164,7 @@ class FakeDailyBotServer:
         if self._listener is not None:
             raise RuntimeError("the fake DailyBot server is already started")
         self._switches_at_start = copy.deepcopy(self._state.switches)
-        self._listener = Listener(self.host, self.port, self._handle, self.ssl_context)
+        self._listener = Listener(self.host, self.port, self._handle, self.ssl_context, redact=self._redact)
         self._url = self._listener.url
         log.info("Fake DailyBot server listening on %s", self._url)
         return self
@@ -198,6 +201,20 @@ class FakeDailyBotServer:
     def connections_accepted(self) -> int:
         """How many TCP connections the server has accepted (to check keep-alive reuse)."""
         return 0 if self._listener is None else self._listener.connections_accepted
+
+    def _redact(self, text: str) -> str:
+        """``text`` with every encoding of the API key (the current one) replaced by ``***``: for log lines."""
+        key = self._state.api_key
+        if self._key_forms[0] != key:
+            forms = sorted((scrubbing.encoded_forms(key) | {key.strip()}) - {""}, key=len, reverse=True)
+            self._key_forms = (key, tuple(forms))
+        for form in self._key_forms[1]:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        decoded = unquote_plus(text)  # a key percent-encoded only in part matches no form above
+        if key in decoded or key.strip() in decoded:
+            text = decoded.replace(key, REDACTED).replace(key.strip(), REDACTED)
+        return text
 
     def _handle(self, request: Request) -> tuple[Response | None, Callable[[], None] | None]:
         """Answer one request under the next matching fault and log it (the transport's ``app``)."""

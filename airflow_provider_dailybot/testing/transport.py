@@ -7,7 +7,9 @@ Speed matters because benchmarks measure clients against the fake: HTTP/1.1 keep
 line, headers and body together), so that no request waits on Nagle's algorithm and delayed ACKs.
 
 Every request is logged at INFO on this module's logger (method, path without the query, status,
-milliseconds); headers and bodies are never logged, so neither the API key nor a bearer is.
+milliseconds); headers, bodies and query strings are never logged, so neither the API key nor a bearer
+is, and the listener's ``redact`` (the server's: every encoding of its API key becomes ``***``) is
+applied to the path and to ``http.server``'s own DEBUG lines, in case a client puts the key in a path.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: App, context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: App, context: ssl.SSLContext | None, redact: Callable[[str], str]
+    ) -> None:
         self.app = app
+        self.redact = redact
         self.scheme = "http" if context is None else "https"
         self.connections_accepted = 0
         self._open: set[socket.socket] = set()
@@ -103,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
+        log.debug("%s - %s", self.address_string(), self.server.redact(format % args))
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Used by BaseHTTPRequestHandler for malformed requests; answer in DRF style, in one write.
@@ -174,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.info(
             "%s %s -> %s (%.1f ms)",
             self.command,
-            urlsplit(self.path).path,
+            self.server.redact(urlsplit(self.path).path),
             "dropped" if answer is None else answer.status,
             (time.monotonic() - started) * 1000,
         )
@@ -212,10 +217,18 @@ class Listener:
     :param port: The port; ``0`` picks a free one.
     :param app: Answers requests (see :data:`App`).
     :param context: A server-side TLS context, or ``None`` for plain HTTP.
+    :param redact: Applied to every logged path and line (default: unchanged).
     """
 
-    def __init__(self, host: str, port: int, app: App, context: ssl.SSLContext | None) -> None:
-        self._httpd = _HTTPServer((host, port), app, context)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: App,
+        context: ssl.SSLContext | None,
+        redact: Callable[[str], str] = str,
+    ) -> None:
+        self._httpd = _HTTPServer((host, port), app, context, redact)
         self.url = f"{self._httpd.scheme}://{_authority(self._httpd.server_name, self._httpd.server_port)}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
