@@ -19,15 +19,15 @@ importing only those before it:
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
 import ssl
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
-from airflow_provider_dailybot import scrubbing
 from airflow_provider_dailybot.testing import faults, seed
 from airflow_provider_dailybot.testing.access import Access
 from airflow_provider_dailybot.testing.actions_api import ActionsAPI
@@ -76,6 +76,22 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
+
+def _key_forms(key: str) -> set[str]:
+    """Return the forms the API key can take inside a request line: raw, percent-encoded, base64.
+
+    The fake's own list, not the provider's scrubber (``scrubbing``): the fake stays independent of the
+    client it tests.
+    """
+    forms = {key}
+    for encoded in (quote(key, safe=""), quote(key), quote_plus(key)):
+        forms.add(encoded)
+        forms.add(encoded.lower() if encoded != key else key)  # %2F as %2f (only the escapes differ)
+    raw = key.encode("utf-8", "surrogatepass")
+    for b64 in (base64.b64encode(raw).decode("ascii"), base64.urlsafe_b64encode(raw).decode("ascii")):
+        forms.update({b64, b64.rstrip("=")})
+    return forms
 
 class FakeDailyBotServer:
     """A fake DailyBot API server on a real socket, for tests, demos and benchmarks.
@@ -206,7 +222,7 @@ class FakeDailyBotServer:
         """``text`` with every encoding of the API key (the current one) replaced by ``***``: for log lines."""
         key = self._state.api_key
         if self._key_forms[0] != key:
-            forms = sorted((scrubbing.encoded_forms(key) | {key.strip()}) - {""}, key=len, reverse=True)
+            forms = sorted((_key_forms(key) | _key_forms(key.strip())) - {""}, key=len, reverse=True)
             self._key_forms = (key, tuple(forms))
         for form in self._key_forms[1]:
             if form in text:
