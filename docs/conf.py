@@ -8,7 +8,6 @@ an unresolved internal reference or a page missing from every toctree included, 
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from airflow_provider_dailybot import __version__  # noqa: E402
 
 project = "airflow-provider-dailybot"
 author = "airflow-provider-dailybot maintainers"
-copyright = "airflow-provider-dailybot maintainers"  # noqa: A001
+copyright = "airflow-provider-dailybot maintainers"
 release = __version__
 version = __version__
 
@@ -88,7 +87,13 @@ def _resolve_short_name(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     context = ".".join(filter(None, [node.get("py:module"), node.get("py:class")]))
 
     def shared(name: str) -> int:
-        return len(os.path.commonprefix([name.split("."), context.split(".")]))
+        """Count the leading dotted parts ``name`` shares with the referring context."""
+        count = 0
+        for mine, theirs in zip(name.split("."), context.split("."), strict=False):
+            if mine != theirs:
+                break
+            count += 1
+        return count
 
     def unique_best(names: list[str]) -> str | None:
         if not names:
