@@ -1,5 +1,5 @@
 # `make soak`: the webhook receiver under load, on a real api-server with 2 workers and PostgreSQL
-# (see docs/reliability.md). First 100,000 recorded deliveries of the channel are stored directly in
+# (see docs/reliability.rst). First 100,000 recorded deliveries of the channel are stored directly in
 # PostgreSQL (asset events + dailybot_delivery rows, server-side INSERT ... SELECT FROM generate_series);
 # then 10,000 distinct deliveries + 1,000 replays + 500 unauthenticated requests at concurrency 32, the
 # health endpoints polled throughout; exits 1 unless every delivery is recorded exactly once (one asset

@@ -25,7 +25,7 @@ What it needs
     * ``poll``: ``DAILYBOT_CHECKIN_ID`` (the check-in's id); optional ``DAILYBOT_POLL_INTERVAL``
       (seconds, default 120). The default source is ``poll`` when ``DAILYBOT_CHECKIN_ID`` is set.
     * ``webhook``: the receiver set up for the channel (default ``checkins``) and a subscription to
-      ``followups.response.completed`` delivering to it; see ``docs/receiver.md``.
+      ``followups.response.completed`` delivering to it; see ``docs/receiving-webhooks.rst``.
     * Optional ``DAILYBOT_ALERT_TEAM``: a team UUID to alert instead of the responder's teams.
     * The DAG unpaused (watchers register only for active, unpaused DAGs).
 

@@ -16,7 +16,7 @@ What it needs
       the dag-processor and the workers. The channel's state, kept in the Variables
       ``dailybot_webhook_channel__checkins…``, holds the hash of a secret. A DailyBot subscription to
       ``followups.response.completed`` posts to ``channel_hook_url("checkins")`` with that secret as
-      its bearer. The provider's operators set this up; see ``docs/receiver.md``.
+      its bearer. The provider's operators set this up; see ``docs/receiving-webhooks.rst``.
     * The DAG unpaused.
 
 One run may carry several deliveries (apache/airflow#56050)
