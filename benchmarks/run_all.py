@@ -3,8 +3,9 @@
 ``python -m benchmarks.run_all [--quick | --smoke] [--only client,parse,receiver,rotation] [--docs FILE]``
 
 Each benchmark writes ``<out>/<name>.json``; this script adds ``<out>/summary.md`` (machine, versions,
-every table and the targets) and ``<out>/summary.json``. With ``--docs`` the block between
-``<!-- bench:begin -->`` and ``<!-- bench:end -->`` of that file is replaced by the summary.
+every table and the targets) and ``<out>/summary.json``. With ``--docs`` the results block of that file
+(between its bench markers) is replaced by the summary: Markdown in a ``.md`` file, reStructuredText in an
+``.rst`` file (``docs/performance.rst``, ``make bench-docs``); see :mod:`benchmarks.docs_block`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import bench_parser, machine_line, mode_of
+from benchmarks.docs_block import update_docs
 
 #: Benchmark name -> (module, time limit in seconds for one run).
 BENCHMARKS = {
@@ -25,7 +27,6 @@ BENCHMARKS = {
     "receiver": ("benchmarks.bench_receiver", 2400),
     "rotation": ("benchmarks.bench_rotation", 420),
 }
-DOCS_BEGIN, DOCS_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def run_one(name: str, mode: str, out: Path) -> tuple[bool, float]:
@@ -70,21 +71,11 @@ def summary_markdown(results: dict[str, dict[str, Any]], mode: str, elapsed: flo
     return "\n".join(lines) + "\n"
 
 
-def update_docs(path: Path, markdown: str) -> None:
-    """Replace the block between the bench markers of ``path`` with ``markdown``."""
-    text = path.read_text()
-    if DOCS_BEGIN not in text or DOCS_END not in text:
-        raise SystemExit(f"{path} has no {DOCS_BEGIN} … {DOCS_END} block")
-    head, rest = text.split(DOCS_BEGIN, 1)
-    _, tail = rest.split(DOCS_END, 1)
-    path.write_text(f"{head}{DOCS_BEGIN}\n{markdown}{DOCS_END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; exit 1 when one failed or a correctness check did not pass (missed targets do not)."""
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="benchmarks to run (%(default)s)")
-    parser.add_argument("--docs", type=Path, help="Markdown file whose bench block receives the summary")
+    parser.add_argument("--docs", type=Path, help="page (.md or .rst) whose bench block receives the summary")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(names) - set(BENCHMARKS)

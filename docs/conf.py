@@ -138,6 +138,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("missing-reference", _resolve_short_name)
     return {"parallel_read_safe": True}
 
+
 html_theme = "furo"
 html_title = f"airflow-provider-dailybot {release}"
 html_static_path: list[str] = []

@@ -2,7 +2,8 @@
 #
 #   make bench          full run (about 15 minutes on 2 cores): client, DAG-parse, receiver, rotation
 #   make bench-quick    fewer repetitions: a sanity run, not a measurement (about 3.5 minutes)
-#   make bench-docs     full run, then the summary replaces the results block of README.md (between the bench:begin/end markers)
+#   make bench-docs     full run, then the summary replaces the results block of docs/performance.rst (between
+#                       its `.. bench:begin` / `.. bench:end` comment lines, as reStructuredText)
 #
 # PostgreSQL part of the receiver benchmark: DAILYBOT_BENCH_PG_DSN=postgresql+psycopg2://user@host/db (an
 # existing database dedicated to the benchmark) or, when unset, a database created for the run on
@@ -18,7 +19,7 @@
 
 BENCH_PACKAGES ?= -e ".[bench]"
 BENCH_ARGS ?=
-BENCH_DOCS ?= README.md
+BENCH_DOCS ?= docs/performance.rst
 BENCH_PEER_DIR ?= $(VENV)/bench-peer
 BENCH_RUN := DAILYBOT_BENCH_PEER_PATH=$(abspath $(BENCH_PEER_DIR)) $(VENV)/bin/python -m benchmarks.run_all
 
