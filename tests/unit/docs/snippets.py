@@ -34,6 +34,11 @@ _RST_TOCTREE = re.compile(r"^(?P<indent>\s*)\.\. toctree::\s*$")
 _MD_TOCTREE = re.compile(r"^(?P<fence>`{3,}|~{3,})\{toctree\}\s*$")
 #: A path to a page of the docs as other files mention it (``docs/<name>.md`` or ``docs/<dir>/<name>.rst``).
 DOC_PATH = re.compile(r"(?<![\w/.-])docs/[\w./-]*?\.(?:md|rst)\b")
+#: A link to a file of this repository's main branch (the README's links and images, for PyPI).
+REPO_URL = re.compile(
+    r"https://(?:github\.com/dailybot-community/airflow-provider-dailybot/(?:blob|tree)/main"
+    r"|raw\.githubusercontent\.com/dailybot-community/airflow-provider-dailybot/main)/(?P<path>[\w./-]+[\w/])"
+)
 
 
 @dataclass(frozen=True)
@@ -184,8 +189,7 @@ def repository_text_files() -> Iterator[Path]:
                 yield path
 
 
-def mentioned_doc_paths() -> dict[str, list[str]]:
-    """Every path of a page under ``docs/`` (``.md`` or ``.rst``) mentioned in the repository → where."""
+def _mentions(pattern: re.Pattern[str], group: int | str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in repository_text_files():
         try:
@@ -193,6 +197,16 @@ def mentioned_doc_paths() -> dict[str, list[str]]:
         except UnicodeDecodeError:
             continue
         for number, line in enumerate(text.splitlines(), start=1):
-            for match in DOC_PATH.finditer(line):
-                found.setdefault(match.group(0), []).append(f"{path.relative_to(REPO_ROOT)}:{number}")
+            for match in pattern.finditer(line):
+                found.setdefault(match.group(group), []).append(f"{path.relative_to(REPO_ROOT)}:{number}")
     return found
+
+
+def mentioned_doc_paths() -> dict[str, list[str]]:
+    """Every path of a page under ``docs/`` (``.md`` or ``.rst``) mentioned in the repository → where."""
+    return _mentions(DOC_PATH, 0)
+
+
+def linked_repository_paths() -> dict[str, list[str]]:
+    """Every repository path linked by an absolute URL of the main branch → where."""
+    return _mentions(REPO_URL, "path")

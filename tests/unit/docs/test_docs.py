@@ -105,6 +105,14 @@ def test_every_doc_path_mentioned_in_the_repository_exists() -> None:
     assert not missing, f"mentioned but missing: {missing}"
 
 
+def test_every_absolute_link_to_the_repository_names_an_existing_path() -> None:
+    """The README is the PyPI page too: its links and images are absolute URLs, which must not dangle."""
+    linked = snippets.linked_repository_paths()
+    assert any(where.startswith("README.md:") for places in linked.values() for where in places)
+    missing = {path: where for path, where in linked.items() if not (snippets.REPO_ROOT / path).exists()}
+    assert not missing, f"linked but missing: {missing}"
+
+
 def test_the_path_scan_finds_what_it_must() -> None:
     """The scanner sees a pointer in a Makefile fragment and in an example DAG's docstring (where they dangled)."""
     mentioned = snippets.mentioned_doc_paths()
