@@ -147,4 +147,3 @@ html_theme_options = {
     "source_branch": "main",
     "source_directory": "docs/",
 }
-pygments_style = "sphinx"
