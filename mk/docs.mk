@@ -14,10 +14,12 @@ DOCS_OUT := docs/_build
 
 .PHONY: docs docs-clean
 
-# AIRFLOW_HOME: autodoc imports the package, hence Airflow; keep its config out of the user's ~/airflow.
+# AIRFLOW_HOME: autodoc imports the package, hence Airflow; keep its config out of the user's ~/airflow,
+# and its INFO logs out of the build's output.
 docs: install
 	@mkdir -p $(DOCS_OUT)/airflow-home
 	AIRFLOW_HOME=$(abspath $(DOCS_OUT)/airflow-home) AIRFLOW__CORE__LOAD_EXAMPLES=False \
+		AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
 		$(VENV)/bin/python -m sphinx -W --keep-going -n -q -b html $(DOCS_ARGS) docs $(DOCS_OUT)/html
 	@echo "Docs: $(DOCS_OUT)/html/index.html"
 
