@@ -2,11 +2,12 @@
 #
 #   make install        .venv with Airflow 3.3.2 (the main line) + this package, editable
 #   make install-floor  .venv-airflow-3.1 with Airflow 3.1.8 (the oldest supported)
-#   make test           lint (ruff, mypy) + the whole suite on 3.3.2, then again on 3.1.8 (what CI runs)
+#   make test           lint (ruff, mypy) + docs build + the whole suite on 3.3.2, then again on 3.1.8 (what CI runs)
 #   make test-fast      unit + integration tests on 3.3.2, no e2e (no real Airflow processes, no browser), no lint
 #   make test-main      the whole suite on 3.3.2 only
 #   make test-floor     the whole suite on 3.1.8 only
 #   make lint           ruff + mypy
+#   make docs           the Sphinx site, warnings as errors, into docs/_build/html (mk/docs.mk)
 #   make fake-dailybot  run the fake DailyBot server on 127.0.0.1:8765
 #   make demo           end-to-end demo on a real Airflow (mk/demo.mk)
 #   make bench          benchmarks; bench-quick, bench-docs (mk/bench.mk)
@@ -49,10 +50,10 @@ define make_venv
 	@$(1)/bin/python -m pip install $(PIP_QUIET) --upgrade "pip>=24"
 	@if [ -f $(3) ]; then \
 		echo "Installing Airflow $(2) into $(1) (pinned by $(3))"; \
-		$(1)/bin/python -m pip install $(PIP_QUIET) -c $(3) "apache-airflow==$(2)" -e ".[test]"; \
+		$(1)/bin/python -m pip install $(PIP_QUIET) -c $(3) "apache-airflow==$(2)" -e ".[test,docs]"; \
 	else \
 		echo "WARNING: no $(3) for Python $(PYVER); installing unpinned"; \
-		$(1)/bin/python -m pip install $(PIP_QUIET) "apache-airflow==$(2)" -e ".[test]"; \
+		$(1)/bin/python -m pip install $(PIP_QUIET) "apache-airflow==$(2)" -e ".[test,docs]"; \
 	fi
 	@touch $(1)/.installed
 endef
@@ -76,7 +77,7 @@ test-main: install
 test-floor: install-floor
 	$(VENV_FLOOR)/bin/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
-test: lint test-main test-floor
+test: lint docs test-main test-floor
 
 fake-dailybot: install
 	$(VENV)/bin/python -m airflow_provider_dailybot.testing --host 127.0.0.1 --port 8765
@@ -88,5 +89,5 @@ constraints: install install-floor
 clean:
 	rm -rf $(VENV) $(VENV_FLOOR) test-output .pytest_cache .mypy_cache .ruff_cache
 
-# Feature-specific targets (demo, benchmarks, soak) live in mk/*.mk.
+# Feature-specific targets (docs, demo, benchmarks, soak) live in mk/*.mk.
 -include $(sort $(wildcard mk/*.mk))

@@ -3,16 +3,14 @@
 ``python -m benchmarks.run_all [--quick | --smoke] [--only client,parse,receiver,profile,rotation] [--docs FILE]``
 
 Each benchmark writes ``<out>/<name>.json``; this script adds ``<out>/summary.md`` (machine, versions,
-every table and the targets) and ``<out>/summary.json``. With ``--docs FILE`` the block between the
-bench markers of that file is replaced by the summary: for reStructuredText (``docs/performance.rst``,
-what ``make bench-docs`` passes) the comments ``.. bench:begin`` and ``.. bench:end``, each table in a
-``.. code-block:: text``; for Markdown ``<!-- bench:begin -->`` and ``<!-- bench:end -->``.
+every table and the targets) and ``<out>/summary.json``. With ``--docs`` the results block of that file
+(between its bench markers) is replaced by the summary: Markdown in a ``.md`` file, reStructuredText in an
+``.rst`` file (``docs/performance.rst``, ``make bench-docs``); see :mod:`benchmarks.docs_block`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import bench_parser, machine_line, mode_of
+from benchmarks.docs_block import update_docs
 
 #: Benchmark name -> (module, time limit in seconds for one run).
 BENCHMARKS = {
@@ -29,12 +28,6 @@ BENCHMARKS = {
     "profile": ("benchmarks.profile_receiver", 900),
     "rotation": ("benchmarks.bench_rotation", 420),
 }
-DOCS_BEGIN, DOCS_END = "<!-- bench:begin -->", "<!-- bench:end -->"
-#: The markers of the results block in a reStructuredText page: comments, invisible in the HTML.
-RST_BEGIN, RST_END = ".. bench:begin", ".. bench:end"
-#: A Markdown code span (single backticks), and the characters that are markup in reStructuredText text.
-_CODE_SPAN = re.compile(r"(?<!`)`([^`]+)`(?!`)")
-_RST_MARKUP = re.compile(r"([\\*|`]|_(?=\W|$))")
 
 
 def run_one(name: str, mode: str, out: Path) -> tuple[bool, float]:
@@ -79,75 +72,11 @@ def summary_markdown(results: dict[str, dict[str, Any]], mode: str, elapsed: flo
     return "\n".join(lines) + "\n"
 
 
-def rst_text(text: str) -> str:
-    """Return one line of benchmark prose as reStructuredText: code spans literal, other markup escaped."""
-    parts = _CODE_SPAN.split(text)  # even indexes: prose; odd: the insides of code spans
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        if i % 2 == 0:
-            out.append(_RST_MARKUP.sub(r"\\\1", part))
-            continue
-        # An inline literal must not touch a word character: "a`b`c" becomes "a\ ``b``\ c".
-        before = "\\ " if parts[i - 1][-1:].isalnum() else ""
-        after = "\\ " if parts[i + 1][:1].isalnum() else ""
-        out.append(f"{before}``{part}``{after}")
-    return "".join(out)
-
-
-def summary_rst(results: dict[str, dict[str, Any]], mode: str, elapsed: float, command: str) -> str:
-    """Return the summary as reStructuredText: the same content as :func:`summary_markdown`.
-
-    Each benchmark's title is a ``rubric`` (no section, so the block fits under any heading) and each
-    table stays the aligned Markdown table the benchmark printed, inside a ``.. code-block:: text``.
-    """
-    first = next(iter(results.values()))
-    versions = first["versions"]
-    lines = [
-        f"Run of {first['started_at']} ({mode} mode, {elapsed:.0f} s in all): ``{command}``",
-        "",
-        rst_text(f"Machine: {machine_line(first['machine'])}."),
-        "",
-        rst_text("Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + "."),
-    ]
-    for data in results.values():
-        lines += ["", f".. rubric:: {rst_text(data['title'])}", ""]
-        lines += [f"* {rst_text(note)}" for note in data.get("notes", [])]
-        failed = [name for name, ok in data.get("checks", {}).items() if not ok]
-        checks = "all passed" if not failed else "FAILED: " + "; ".join(failed)
-        lines.append(f"* correctness checks: {rst_text(checks)}")
-        for table in data["tables"]:
-            lines += ["", f"**{rst_text(table['caption'])}**", "", ".. code-block:: text", ""]
-            lines += [f"   {row}" if row.strip() else "" for row in table["markdown"].splitlines()]
-    return "\n".join(lines) + "\n"
-
-
-def update_docs(path: Path, markdown: str, rst: str | None = None) -> None:
-    """Replace the block between the bench markers of ``path`` with the summary.
-
-    :param path: A ``.rst`` page (markers ``.. bench:begin`` / ``.. bench:end``, receives ``rst``) or a
-        Markdown file (HTML-comment markers, receives ``markdown``).
-    :param markdown: The Markdown summary.
-    :param rst: The reStructuredText summary; needed for a ``.rst`` page.
-    """
-    text = path.read_text()
-    if path.suffix == ".rst":
-        if rst is None:
-            raise ValueError("a .rst page needs the reStructuredText summary")
-        begin, end, block = RST_BEGIN, RST_END, f"\n\n{rst}\n"
-    else:
-        begin, end, block = DOCS_BEGIN, DOCS_END, f"\n{markdown}"
-    if text.count(begin) != 1 or text.count(end) != 1:
-        raise SystemExit(f"{path} needs exactly one {begin} … {end} block")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{begin}{block}{end}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; exit 1 when one failed or a correctness check did not pass (missed targets do not)."""
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="benchmarks to run (%(default)s)")
-    parser.add_argument("--docs", type=Path, help="page (.rst or Markdown) whose bench block receives the summary")
+    parser.add_argument("--docs", type=Path, help="page (.md or .rst) whose bench block receives the summary")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(names) - set(BENCHMARKS)
@@ -171,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             "targets": targets, "checks_ok": checks_ok,
         }, indent=2) + "\n")  # fmt: skip
         if args.docs:
-            update_docs(args.docs, markdown, summary_rst(results, mode, elapsed, command))
+            update_docs(args.docs, markdown)
     print("\nBenchmarks: " + ", ".join(f"{n} {'ok' if ok else 'FAILED'} ({s:.0f} s)" for n, (ok, s) in outcome.items())
           + f"; {elapsed:.0f} s in all. Summary: {out / 'summary.md'}", flush=True)  # fmt: skip
     return 0 if all(ok for ok, _ in outcome.values()) and checks_ok else 1

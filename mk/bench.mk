@@ -2,7 +2,8 @@
 #
 #   make bench          full run (about 15 minutes on 2 cores): client, DAG-parse, receiver, rotation
 #   make bench-quick    fewer repetitions: a sanity run, not a measurement (about 3.5 minutes)
-#   make bench-docs     full run, then the summary replaces the results block of docs/performance.rst (between the .. bench:begin / .. bench:end comments)
+#   make bench-docs     full run, then the summary replaces the results block of docs/performance.rst (between
+#                       its `.. bench:begin` / `.. bench:end` comment lines, as reStructuredText)
 #
 # PostgreSQL part of the receiver benchmark: DAILYBOT_BENCH_PG_DSN=postgresql+psycopg2://user@host/db (an
 # existing database dedicated to the benchmark) or, when unset, a database created for the run on

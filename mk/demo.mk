@@ -1,5 +1,5 @@
 # `make demo`: the provider's main job end to end on a local Airflow 3.3.2 and the fake DailyBot, all on
-# 127.0.0.1 (see docs/demo.md). Creates .venv first if needed. Exits 0 only if every step succeeded.
+# 127.0.0.1 (see docs/quickstart.rst). Creates .venv first if needed. Exits 0 only if every step succeeded.
 #
 #   make demo                                   built-in demo key for the fake DailyBot
 #   make demo DEMO_ARGS="--keep-home ./demo-home"    keep AIRFLOW_HOME and every process's log

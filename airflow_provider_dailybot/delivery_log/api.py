@@ -1,4 +1,4 @@
-"""The delivery log as JSON, under ``/dailybot/api/`` (read-only; login and permission as :mod:`.access`).
+"""The delivery log as JSON, under ``/dailybot/api/`` (read-only; login and permission as :mod:`access`).
 
 ``GET /api/deliveries``
     ``{"deliveries": [...], "next_before_id": <int|null>, "limit": <int>}``, newest first. Query

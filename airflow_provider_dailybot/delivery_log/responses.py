@@ -2,12 +2,13 @@
 
 Every response of the log (page, JSON, stylesheet, errors, redirects) carries :data:`SECURITY_HEADERS`:
 
-``Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none';
-form-action 'self'; frame-ancestors 'self'``
-    No script of any origin runs (``script-src`` falls back to ``'none'``), so a payload that gets
-    past the escaping still cannot run; the only style is the log's stylesheet; the filter form may
-    only submit to this server; the page may be framed by the Airflow UI (same origin: an external
-    view is shown in an ``<iframe>``) and by nothing else.
+``Content-Security-Policy``
+    ``default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self';
+    frame-ancestors 'self'``. No script of any origin runs (``script-src`` falls back to
+    ``'none'``), so a payload that gets past the escaping still cannot run; the only style is
+    the log's stylesheet; the filter form may only submit to this server; the page may be framed
+    by the Airflow UI (same origin: an external view is shown in an ``<iframe>``) and by nothing
+    else.
 ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: SAMEORIGIN``, ``Referrer-Policy: same-origin``
     No MIME sniffing of JSON into HTML; the frame rule again for browsers without CSP level 2; no
     URL (with its filters) leaks to another site.

@@ -2,7 +2,7 @@
 
 :func:`delivery_log_router` is what :func:`~airflow_provider_dailybot.webhooks.receiver.create_receiver_app`
 includes: the JSON API (:mod:`.api`) and the HTML pages (:mod:`.page`). Every route is ``GET``,
-checks login and permission itself (:mod:`.access`) and answers with the security headers of
+checks login and permission itself (:mod:`access`) and answers with the security headers of
 :mod:`.responses`.
 """
 

@@ -5,8 +5,8 @@ What it shows: the whole lifecycle of a subscription in one manually triggered r
 1. ``create_subscription`` generates a fresh ``X-BEARER`` secret, registers its hash with the receiver
    channel, and creates a subscription whose ``hook_url`` is the channel's public URL, asking DailyBot
    for an immediate sample delivery. Its XCom is ``{hook_id, hook_url, channel, events, created_at}``.
-2. ``verify_delivery`` waits (reschedule mode, no worker slot held) until the sample is recorded on the
-   channel's asset, and returns the delivery.
+2. ``verify_delivery`` waits (poke mode, every 5 s, at most 300 s: the sample arrives within seconds)
+   until the sample is recorded on the channel's asset, and returns the delivery.
 3. ``delete_subscription`` is a teardown: it deletes the subscription and retires its secret even when
    the verification failed, so nothing is left behind at DailyBot.
 

@@ -1,0 +1,1 @@
+"""DailyBot hooks. Import them from their modules, e.g. ``hooks.dailybot.DailyBotHook``."""

@@ -73,6 +73,7 @@ class DailyBotHook(DailyBotReads):
             immediate_sample_event=True,
         )
         hook.delete_webhook_subscription(sub.id, hook_url=sub.hook_url)
+
     Constructor arguments: see :class:`~airflow_provider_dailybot.hooks._transport.DailyBotTransport`.
     """
 

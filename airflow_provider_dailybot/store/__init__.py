@@ -2,7 +2,7 @@
 
 * :mod:`.models` — the table (``dailybot_delivery``) on a ``MetaData`` of its own;
 * :mod:`.records` — the typed rows the queries take and return;
-* :mod:`.deliveries` — the queries (insert with duplicate detection, mark recorded, list, replay, purge);
+* :mod:`deliveries` — the queries (insert with duplicate detection, mark recorded, list, replay, purge);
 * :mod:`.db_manager` — the external DB manager that ``airflow db migrate`` runs, with the Alembic
   migrations under ``migrations/``.
 

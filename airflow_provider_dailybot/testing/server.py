@@ -11,8 +11,8 @@ importing only those before it:
 
 * :mod:`.contract` (DailyBot's event names and limits, the fake's own), :mod:`.wire` (requests,
   answers, DRF error bodies), :mod:`.samples`, :mod:`.seed`;
-* :mod:`.state` (subscriptions, the request log, switches), :mod:`.faults`, :mod:`.deliveries`;
-* :mod:`.routes` (the one routing table), :mod:`.access`, and the handlers: :mod:`.subscriptions_api`,
+* :mod:`.state` (subscriptions, the request log, switches), :mod:`.faults`, :mod:`deliveries`;
+* :mod:`.routes` (the one routing table), :mod:`access`, and the handlers: :mod:`.subscriptions_api`,
   :mod:`.organisation_api`, :mod:`.actions_api`, :mod:`.control`;
 * :mod:`.transport` (the socket layer).
 """

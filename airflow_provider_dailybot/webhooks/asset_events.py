@@ -87,7 +87,7 @@ def delivery_identity(envelope: Mapping[str, Any]) -> str:
 
     The hook is left out on purpose, so the same event delivered by two subscriptions has one key.
 
-    :param envelope: A parsed envelope (see :func:`~.receiver.parse_delivery`).
+    :param envelope: A parsed envelope (see :func:`~.envelope.parse_delivery`).
     """
     identity = {
         EVENT_KEY: envelope.get(EVENT_KEY),
@@ -100,7 +100,7 @@ def delivery_identity(envelope: Mapping[str, Any]) -> str:
 def delivery_dedupe_key(envelope: Mapping[str, Any]) -> str:
     """Return the duplicate-detection key of an envelope: SHA-256 of :func:`delivery_identity`.
 
-    :param envelope: A parsed envelope (see :func:`~.receiver.parse_delivery`).
+    :param envelope: A parsed envelope (see :func:`~.envelope.parse_delivery`).
     """
     return hashlib.sha256(delivery_identity(envelope).encode("ascii")).hexdigest()
 

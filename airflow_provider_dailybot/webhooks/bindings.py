@@ -19,7 +19,7 @@ Events written by a 0.1 receiver carry no secret reference: they are read (``del
 never verify a subscription nor make a hook id a deletion target.
 
 Pure functions over ``AssetEvent.extra`` dicts (their shape is :mod:`.asset_events`) and
-:class:`~.channels.ChannelState`; no Airflow import.
+:class:`~.channel_state.ChannelState`; no Airflow import.
 """
 
 from __future__ import annotations

@@ -36,8 +36,9 @@ Status When                                           Body / what is written
 401    missing or wrong bearer, unknown or malformed  ``{"detail"}`` (one answer for all, so channels
        channel name                                   cannot be probed); nothing
 404    any other path (no trailing-slash redirect)    nothing
-413    body over ``[dailybot] receiver_max_body_bytes`` ``{"detail"}``; nothing
-       (by ``Content-Length`` or while streaming)
+413    body over                                      ``{"detail"}``; nothing
+       ``[dailybot] receiver_max_body_bytes`` (by
+       ``Content-Length`` or while streaming)
 503    the metadata database is unreachable (or the   ``{"detail"}`` with ``Retry-After: [dailybot]
        delivery table is not migrated yet)            receiver_retry_after_seconds``; nothing (logged at
                                                       most once a minute)

@@ -5,7 +5,7 @@ form is pointed at the fake DailyBot. Asserts what a user sees: the API Key fiel
 the base URL field shows its placeholder, the hidden standard fields are not shown, the declarative
 extra fields exist (Airflow 3.2+; 3.1 cannot render them), and *Test* answers with the success text.
 Screenshots go to ``test-output/<test>/``; with ``DAILYBOT_UPDATE_DOC_IMAGES=1`` the filled form is also
-copied to ``docs/images/connection-form.png`` (the README's picture).
+copied to ``docs/images/connection-form.png`` (the picture of the README and docs/connection.rst).
 
 Airflow 3.3.2's *Test* button posts ``"port": 0`` for a connection without a port, which the api-server
 refuses with 400 "Bad Request" (apache/airflow#73298, fixed upstream after 3.3.2; every port-less
