@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="benchmarks to run (%(default)s)")
     parser.add_argument("--docs", type=Path, help="page (.md or .rst) whose bench block receives the summary")
+    parser.add_argument("--no-run", action="store_true",
+                        help="run nothing: summarise the results already in --out (each benchmark's JSON, as its "
+                             "own run wrote it) — e.g. to join runs made one benchmark at a time")  # fmt: skip
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(names) - set(BENCHMARKS)
@@ -85,8 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     mode, out = mode_of(args), args.out
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    outcome = {name: run_one(name, mode, out) for name in names}
-    elapsed = time.monotonic() - began
+    if args.no_run:
+        missing = [name for name in names if not (out / f"{name}.json").is_file()]
+        if missing:
+            parser.error(f"--no-run: no result in {out} for {', '.join(missing)}")
+        outcome = {name: (True, float(json.loads((out / f"{name}.json").read_text())["duration_s"])) for name in names}
+    else:
+        outcome = {name: run_one(name, mode, out) for name in names}
+    elapsed = time.monotonic() - began if not args.no_run else sum(seconds for _, seconds in outcome.values())
     results = {name: json.loads((out / f"{name}.json").read_text()) for name, (ok, _) in outcome.items() if ok}
     checks_ok = all(all(r.get("checks", {}).values()) for r in results.values())
     if results:
