@@ -26,7 +26,7 @@ from airflow_provider_dailybot.operators.export import (
 )
 from airflow_provider_dailybot.operators.kudos import DailyBotGiveKudosOperator
 from airflow_provider_dailybot.testing import FakeDailyBotServer, seed
-from tests.conftest import REPO_ROOT, conn_json
+from tests.conftest import API_KEY, REPO_ROOT, conn_json
 from tests.integration.dag_runs import run_dag, task_states
 
 START = pendulum.datetime(2025, 1, 1, tz="UTC")
@@ -206,3 +206,60 @@ def test_links_follow_the_connections_app_url_and_stay_empty_when_nothing_was_do
     given = run_dag(dag, logical_date=pendulum.datetime(2025, 1, 8, tz="UTC"))
     assert task_states(given) == {"thanks": "success"}
     assert _links(api_client, given, "thanks") == {"DailyBot kudos": "https://dailybot.example.com/acme/kudos/"}
+
+
+# --------------------------------------------------------------------------- the OpenLineage listener, end to end
+
+#: Runs the example export DAG under ``dag.test()`` in a fresh interpreter with an OpenLineage transport
+#: configured (so the provider's listener is on), on the suite's metadata DB (the environment is inherited).
+_WITH_LISTENER = """
+import sys
+import pendulum
+try:
+    from airflow.dag_processing.dagbag import DagBag  # Airflow 3.2+
+except ImportError:
+    from airflow.models.dagbag import DagBag  # Airflow 3.1
+dag = DagBag().dags["dailybot_standup_export"]
+run = dag.test(logical_date=pendulum.datetime(2025, 1, 9, tz="UTC"))
+print("STATE", run.state)
+"""
+
+
+@pytest.mark.db
+def test_the_openlineage_listener_emits_the_exports_datasets(
+    fake: FakeDailyBotServer, example_dag: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DAILYBOT_CHECKIN_ID", seed.CHECKIN_ID)
+    monkeypatch.setenv("DAILYBOT_EXPORT_BASE", f"file://{tmp_path}/exports/")
+    monkeypatch.delenv("DAILYBOT_SUMMARY_TEAM", raising=False)
+    example_dag("dailybot_standup_export")  # written to the DB as this environment shapes it
+    events_file = tmp_path / "openlineage.jsonl"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(events_file), "append": True}
+        ),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "dailybot-tests",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _WITH_LISTENER], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "STATE success" in done.stdout, (done.stdout[-2000:], done.stderr[-4000:])
+
+    events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()]
+    task_events = {e["eventType"]: e for e in events if e["job"]["name"] == "dailybot_standup_export.export_standups"}
+    assert {"START", "COMPLETE"} <= set(task_events), [(e["eventType"], e["job"]["name"]) for e in events]
+    target = tmp_path / "exports" / "standups" / "2025-01-08.jsonl"
+    complete = task_events["COMPLETE"]
+    assert [(d["namespace"], d["name"]) for d in complete["inputs"]] == [
+        (_namespace(fake), f"checkins/{seed.CHECKIN_ID}")
+    ]
+    (output,) = complete["outputs"]
+    assert (output["namespace"], output["name"]) == ("file", str(target))
+    assert output["outputFacets"]["outputStatistics"]["rowCount"] == 4
+    assert output["outputFacets"]["outputStatistics"]["size"] == target.stat().st_size
+    start = task_events["START"]
+    assert [(d["namespace"], d["name"]) for d in start["outputs"]] == [("file", str(target))]
+    assert API_KEY not in events_file.read_text(encoding="utf-8")
