@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_dailybot import validation
 from airflow_provider_dailybot.connection_form import (
+    DEFAULT_APP_URL,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_PAGES,
@@ -63,6 +64,30 @@ def normalize_base_url(host: str | None, port: int | None = None) -> str:
     if not path.endswith("/v1"):
         path += "/v1"
     return urlunsplit((scheme, netloc, path + "/", "", ""))
+
+
+def app_base_url(app_url: object, base_url: str) -> str:
+    """Return the DailyBot web app's base URL (no trailing slash): the ``app_url`` extra, else derived from the API.
+
+    An API host ``api.<domain>`` gives ``https://app.<domain>`` (``api.dailybot.com`` gives
+    ``https://app.dailybot.com``); any other host (a proxy, a test server) gives :data:`DEFAULT_APP_URL`.
+
+    :param app_url: The connection's ``app_url`` extra (None or empty: derive it).
+    :param base_url: The API base URL, as :func:`normalize_base_url` returns it.
+    :raises DailyBotConnectionError: When ``app_url`` is not an absolute http(s) URL without credentials,
+        query or fragment.
+    """
+    if app_url is None or (isinstance(app_url, str) and not app_url.strip()):
+        host = (urlsplit(base_url).hostname or "").lower()
+        if host.startswith("api.") and host.count(".") >= 2:
+            return "https://app." + host[len("api.") :]
+        return DEFAULT_APP_URL
+    parts = urlsplit(app_url.strip()) if isinstance(app_url, str) else None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise DailyBotConnectionError(f"extra 'app_url' must be an absolute http(s) URL, got {app_url!r}")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise DailyBotConnectionError("extra 'app_url' must not contain credentials, a query string or a fragment")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
 def is_loopback_host(hostname: str | None) -> bool:
@@ -198,6 +223,7 @@ class DailyBotConnectionSettings:
     :param max_response_bytes: Largest response body read.
     :param max_pages: Most pages one list call follows.
     :param implicit_https: The host was configured without a scheme, so ``https`` was assumed.
+    :param app_url: Base URL of DailyBot's web app, for links (see :func:`app_base_url`).
     """
 
     conn_id: str
@@ -210,6 +236,7 @@ class DailyBotConnectionSettings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_pages: int = DEFAULT_MAX_PAGES
     implicit_https: bool = False
+    app_url: str = DEFAULT_APP_URL
 
     @classmethod
     def from_connection(
@@ -267,6 +294,10 @@ class DailyBotConnectionSettings:
                 f"Connection {conn_id!r}: max_response_bytes must be at least {MIN_RESPONSE_BYTES}, got {chosen_bytes}"
             )
         host_text = (conn.host or "").strip()
+        try:
+            app_url = app_base_url(extra.get("app_url"), base_url)
+        except DailyBotConnectionError as err:
+            raise DailyBotConnectionError(f"Connection {conn_id!r}: {err}") from None
         return cls(
             conn_id=conn_id,
             api_key=api_key,
@@ -278,4 +309,5 @@ class DailyBotConnectionSettings:
             max_response_bytes=chosen_bytes,
             max_pages=int(max_pages or extra_pages or DEFAULT_MAX_PAGES),
             implicit_https=bool(host_text) and "://" not in host_text,
+            app_url=app_url,
         )

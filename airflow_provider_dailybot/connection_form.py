@@ -21,6 +21,9 @@ DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_PAGES = 10_000
 #: Attempts for retryable failures, the first included.
 DEFAULT_MAX_ATTEMPTS = 3
+#: DailyBot's web app, the target of the operators' extra links (``app.dailybot.com`` CONFIRMED by DailyBot's
+#: help centre and CLI docs; the paths of its pages are INFERRED, see :mod:`airflow_provider_dailybot.links`).
+DEFAULT_APP_URL = "https://app.dailybot.com"
 
 #: Hidden standard fields, labels and placeholders of the ``dailybot`` connection form.
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -71,6 +74,12 @@ CONN_FIELDS: dict[str, Any] = {
     "ca_bundle": {
         "label": "CA bundle path",
         "description": "Path of a PEM file with the certificates to trust (e.g. a corporate proxy's CA).",
+        "schema": {"type": ["string", "null"]},
+    },
+    "app_url": {
+        "label": "Web app URL",
+        "description": "Base URL of the DailyBot web app the task links (check-in, form, kudos) open. Default: "
+        "app.<domain> for an api.<domain> host, else https://app.dailybot.com.",
         "schema": {"type": ["string", "null"]},
     },
 }

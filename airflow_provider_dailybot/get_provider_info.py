@@ -140,6 +140,20 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "notifications": ["airflow_provider_dailybot.notifications.dailybot.DailyBotNotifier"],
+        # Links to DailyBot's web app on the operators' task instances (airflow_provider_dailybot.links).
+        "extra-links": [
+            "airflow_provider_dailybot.links.DailyBotCheckinLink",
+            "airflow_provider_dailybot.links.DailyBotFormLink",
+            "airflow_provider_dailybot.links.DailyBotKudosLink",
+        ],
+        # dailybot://webhooks/<channel>, dailybot://<API host>/checkins|forms/<id>: airflow_provider_dailybot.asset_uris
+        "asset-uris": [
+            {
+                "schemes": ["dailybot"],
+                "handler": "airflow_provider_dailybot.asset_uris.sanitize_uri",
+                "to_openlineage_converter": "airflow_provider_dailybot.asset_uris.convert_asset_to_openlineage",
+            }
+        ],
         "config": CONFIG,
         # Airflow 3.2+ runs it on `airflow db migrate`; 3.1 only when [database] external_db_managers names it.
         "db-managers": [DB_MANAGER],

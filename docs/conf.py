@@ -59,6 +59,7 @@ _THIRD_PARTY = (
     r"|subprocess|logging|typing|typing_extensions|types|io|enum|uuid|json|re|threading|contextlib|abc"
     r"|email|argparse|decimal|hashlib|hmac|ipaddress|queue|selectors|signal|tempfile|weakref|functools"
     r"|urllib|sa|Session|Request|Response|Context|Asset|PokeReturnValue|BaseOperator|TaskGroup"
+    r"|openlineage|Dataset|OperatorLineage|BaseOperatorLink|TaskInstanceKey"
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"({_THIRD_PARTY})(\..*)?"),

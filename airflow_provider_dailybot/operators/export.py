@@ -8,6 +8,14 @@ idempotent.
 
 The module imports only ``airflow.sdk`` and the operators' shared base; the hook and the
 object-storage layer are imported when the task runs.
+
+With ``apache-airflow-providers-openlineage`` installed, the operators report OpenLineage lineage
+(``get_openlineage_facets_on_start`` / ``_on_complete``): the check-in or form read as input,
+namespace ``dailybot://<API host>`` and name ``checkins/<id>`` or ``forms/<uuid>``, and the object
+written as output, named as OpenLineage names files and blob objects (namespace ``file`` or
+``s3://<bucket>``, ``gs://<bucket>`` …; name the path or key), with the rows and bytes written.
+See :mod:`airflow_provider_dailybot.lineage`. Without that provider nothing of it is imported and
+both methods return None.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from airflow_provider_dailybot.links import DailyBotCheckinLink, DailyBotFormLink
 from airflow_provider_dailybot.operators._base import (
     DEFAULT_CONN_ID,
     DailyBotBaseOperator,
@@ -28,6 +37,7 @@ from airflow_provider_dailybot.operators._base import (
 )
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context, ObjectStoragePath
 
 #: Rows are buffered in memory up to this size, then in a temporary file, until the last page is read.
@@ -108,6 +118,8 @@ class _DailyBotExportResponsesOperator(DailyBotBaseOperator):
         "dailybot_conn_id",
     )
     source = ""
+    #: ``(path, rows, bytes)`` of the object the last run of this task wrote (for the lineage on completion).
+    _written: tuple[str, int, int] | None = None
 
     def __init__(
         self,
@@ -138,6 +150,39 @@ class _DailyBotExportResponsesOperator(DailyBotBaseOperator):
 
     def _summary(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _resource_id(self) -> object:
+        raise NotImplementedError
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage | None:
+        """Return the OpenLineage input (the check-in or form) and output (the destination) of this task.
+
+        Called by the OpenLineage provider when the task starts (templates rendered); None when that
+        provider is not installed.
+        """
+        return self._lineage(None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """Return the lineage of the finished task: as on start, with the rows and bytes written on the output.
+
+        :param task_instance: The finished task instance (unused: what was written is kept on the operator).
+        """
+        return self._lineage(self._written)
+
+    def _lineage(self, written: tuple[str, int, int] | None) -> OperatorLineage | None:
+        try:
+            import airflow.providers.openlineage.extractors  # noqa: F401  (installed? otherwise no lineage)
+        except ImportError:
+            return None
+        from airflow_provider_dailybot import lineage
+
+        source = (
+            lineage.api_namespace(self.hook.settings.base_url),
+            lineage.resource_name(self.source, self._resource_id()),
+        )
+        target = lineage.storage_dataset(written[0] if written else self._path())
+        rows, size = (written[1], written[2]) if written else (None, None)
+        return lineage.operator_lineage(inputs=[source], outputs=[target], rows=rows, size=size)
 
     def _date_range(self, context: Context) -> tuple[str, str]:
         from airflow_provider_dailybot.resources import date_range
@@ -173,6 +218,7 @@ class _DailyBotExportResponsesOperator(DailyBotBaseOperator):
         rows = self._rows(date_start, date_end)  # validates its arguments before any request
         seen: set[str] = set()
         count = 0
+        self._written = None
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES) as buffer:
             for row in rows:
                 key = resource_id(row)
@@ -184,8 +230,10 @@ class _DailyBotExportResponsesOperator(DailyBotBaseOperator):
                 buffer.write(json_line(row))
                 count += 1
             # Every page was read: only now is the destination (re)written, as one object.
+            size = buffer.tell()
             buffer.seek(0)
             self._write(path, buffer)
+        self._written = (str(path), count, size)
         self.log.info("Wrote %d %s response(s) of %s..%s to %s", count, self.source, date_start, date_end, path)
         return {
             "path": str(path),
@@ -216,6 +264,10 @@ class DailyBotExportCheckinResponsesOperator(_DailyBotExportResponsesOperator):
     written once.
 
     Returns (XCom) ``{"path", "rows", "date_start", "date_end", "source", "checkin_id"}``, never the data.
+    The task instance links to the check-in in DailyBot's web app
+    (:class:`~airflow_provider_dailybot.links.DailyBotCheckinLink`); with the OpenLineage provider installed
+    it reports its input ``dailybot://<API host>`` / ``checkins/<id>`` and its output (the object written),
+    see :mod:`airflow_provider_dailybot.lineage`.
 
     .. code-block:: python
 
@@ -238,6 +290,7 @@ class DailyBotExportCheckinResponsesOperator(_DailyBotExportResponsesOperator):
 
     template_fields: Sequence[str] = (*_DailyBotExportResponsesOperator.template_fields, "checkin_id")
     source = "checkin"
+    operator_extra_links = (DailyBotCheckinLink(),)
 
     def __init__(self, *, checkin_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -250,6 +303,9 @@ class DailyBotExportCheckinResponsesOperator(_DailyBotExportResponsesOperator):
     def _summary(self) -> dict[str, Any]:
         return {"checkin_id": str(self.checkin_id)}
 
+    def _resource_id(self) -> object:
+        return self.checkin_id
+
 
 class DailyBotExportFormResponsesOperator(_DailyBotExportResponsesOperator):
     """Write a form's responses of a date range as JSON Lines to an ``ObjectStoragePath``.
@@ -260,7 +316,9 @@ class DailyBotExportFormResponsesOperator(_DailyBotExportResponsesOperator):
     caller's own responses unless ``all=true`` is sent, which needs the form's owner or an admin;
     ``all_responses`` sends it (default).
 
-    Returns (XCom) ``{"path", "rows", "date_start", "date_end", "source", "form_id"}``.
+    Returns (XCom) ``{"path", "rows", "date_start", "date_end", "source", "form_id"}``. The task instance
+    links to the form in DailyBot's web app (:class:`~airflow_provider_dailybot.links.DailyBotFormLink`); its
+    OpenLineage input is ``dailybot://<API host>`` / ``forms/<uuid>``.
 
     .. code-block:: python
 
@@ -282,6 +340,7 @@ class DailyBotExportFormResponsesOperator(_DailyBotExportResponsesOperator):
 
     template_fields: Sequence[str] = (*_DailyBotExportResponsesOperator.template_fields, "form_id")
     source = "form"
+    operator_extra_links = (DailyBotFormLink(),)
 
     def __init__(self, *, form_id: str, all_responses: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -299,3 +358,6 @@ class DailyBotExportFormResponsesOperator(_DailyBotExportResponsesOperator):
 
     def _summary(self) -> dict[str, Any]:
         return {"form_id": str(self.form_id)}
+
+    def _resource_id(self) -> object:
+        return self.form_id

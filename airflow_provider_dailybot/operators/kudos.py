@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dailybot.links import DailyBotKudosLink
 from airflow_provider_dailybot.operators._base import DEFAULT_CONN_ID, DailyBotBaseOperator
 from airflow_provider_dailybot.payloads import KudosRequest
 
@@ -24,7 +25,8 @@ class DailyBotGiveKudosOperator(DailyBotBaseOperator):
     DailyBot may have recorded the kudos; at the organization's daily kudos limit DailyBot answers
     406, raised as :class:`~airflow_provider_dailybot.exceptions.DailyBotApiError`.
 
-    Returns (XCom) ``{"kudos_id": ..., "receivers": [...]}``.
+    Returns (XCom) ``{"kudos_id": ..., "receivers": [...]}``. Once given, the task instance links to DailyBot's
+    kudos page (:class:`~airflow_provider_dailybot.links.DailyBotKudosLink`).
 
     .. code-block:: python
 
@@ -47,6 +49,9 @@ class DailyBotGiveKudosOperator(DailyBotBaseOperator):
     #: The templated fields of :class:`~airflow_provider_dailybot.payloads.KudosRequest`, and the connection.
     template_fields: Sequence[str] = (*KudosRequest.template_fields(), "dailybot_conn_id")
     template_fields_renderers = {"content": "md"}
+    operator_extra_links = (DailyBotKudosLink(),)
+    #: The id DailyBot gave the kudos this run gave (None until given); its link shows only then.
+    given_kudos_id: str | None = None
 
     @KudosRequest.arguments_of()
     def __init__(self, *, dailybot_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
@@ -61,5 +66,7 @@ class DailyBotGiveKudosOperator(DailyBotBaseOperator):
         from airflow_provider_dailybot.resources import identifier_list, resource_id
 
         request = KudosRequest(**{name: getattr(self, name) for name in KudosRequest.field_names()})
+        self.given_kudos_id = None
         result = self.hook.give_kudos(request)
+        self.given_kudos_id = resource_id(result) or ""  # given, even if DailyBot's answer named no id
         return {"kudos_id": resource_id(result), "receivers": identifier_list(request.receivers, "receivers")}

@@ -132,6 +132,7 @@ def test_hook_meta_of_the_real_api_server_lists_the_dailybot_form(tmp_path):
             "max_pages",
             "verify_ssl",
             "ca_bundle",
+            "app_url",
         }
         assert meta["extra_fields"]["timeout"]["schema"]["title"] == "Request timeout (s)"
     else:
