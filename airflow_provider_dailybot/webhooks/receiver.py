@@ -75,7 +75,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from airflow_provider_dailybot.delivery_log.router import delivery_log_router
+from airflow_provider_dailybot.delivery_log.router import add_delivery_log
 from airflow_provider_dailybot.store import DB_MANAGER
 from airflow_provider_dailybot.store.models import TABLE_NAME
 from airflow_provider_dailybot.webhooks import metrics
@@ -375,7 +375,7 @@ def create_receiver_app() -> FastAPI:
         CHANNEL_PATH_TEMPLATE, receive_delivery, methods=["POST"], status_code=202, include_in_schema=False
     )
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
-    app.include_router(delivery_log_router())
+    add_delivery_log(app)
     return app
 
 
