@@ -127,6 +127,17 @@ def declare_channel(airflow_db: str) -> Callable[..., DeclaredChannel]:
     return make
 
 
+def add_channel_secret(channel: str) -> str:
+    """Accept one more, new secret on the stored channel (as a rotation's first step) and return it."""
+    store = MetadataChannelStore()
+    state = store.load(channel)
+    assert state is not None
+    secret = generate_secret()
+    state.add_secret(secret)
+    store.save(state)
+    return secret
+
+
 def channel_events(channel: str) -> list[Any]:
     """All asset events of a channel's asset, oldest first (detached ORM rows)."""
     from airflow.models.asset import AssetEvent, AssetModel
