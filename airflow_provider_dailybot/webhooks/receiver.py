@@ -61,6 +61,7 @@ and the session factory are imported inside the functions that run in the thread
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -94,10 +95,12 @@ from airflow_provider_dailybot.webhooks.config import (
 )
 from airflow_provider_dailybot.webhooks.envelope import (  # noqa: F401 (importable from here as before)
     MAX_JSON_DEPTH,
+    REDACTED,
     InvalidDelivery,
     log_safe,
     parse_delivery,
     presented_bearers,
+    redact_secrets,
 )
 from airflow_provider_dailybot.webhooks.recording import (
     OUTCOME_NO_CONSUMER,
@@ -310,6 +313,16 @@ async def _receive(channel: str, request: Request, arrival: _Arrival) -> JSONRes
         return raw
     try:
         envelope = parse_delivery(raw)
+        envelope, redacted = redact_secrets(envelope, presented_bearers(request.headers))
+        if redacted:
+            log.warning(
+                "DailyBot delivery on channel %s carries its own X-BEARER secret in the body: replaced by %s "
+                "before it is stored",
+                channel,
+                REDACTED,
+            )
+            raw = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            envelope = parse_delivery(raw)  # still an envelope (a redacted event name is not)
     except InvalidDelivery as err:
         return _refuse(400, metrics.REASON_INVALID, f"Not a DailyBot delivery: {err}.")
 
