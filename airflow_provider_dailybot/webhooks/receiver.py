@@ -36,6 +36,9 @@ Status When                                           Body / what is written
 401    missing or wrong bearer, unknown or malformed  ``{"detail"}`` (one answer for all, so channels
        channel name                                   cannot be probed); nothing
 404    any other path (no trailing-slash redirect)    nothing
+408    the body not complete within ``[dailybot]     ``{"detail"}``, connection closed; nothing (one INFO
+       receiver_body_timeout_seconds`` (a client      log line)
+       that trickles or stalls)
 413    body over ``[dailybot] receiver_max_body_bytes`` ``{"detail"}``; nothing
        (by ``Content-Length`` or while streaming)
 503    the metadata database is unreachable (or the   ``{"detail"}`` with ``Retry-After: [dailybot]
@@ -61,6 +64,7 @@ and the session factory are imported inside the functions that run in the thread
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -90,6 +94,7 @@ from airflow_provider_dailybot.webhooks.assets import is_valid_channel_name, web
 from airflow_provider_dailybot.webhooks.channels import ChannelState, MetadataChannelStore, variable_key
 from airflow_provider_dailybot.webhooks.config import (
     CHANNEL_PATH_TEMPLATE,
+    receiver_body_timeout_seconds,
     receiver_max_body_bytes,
     receiver_retry_after_seconds,
 )
@@ -200,9 +205,9 @@ def _unavailable(err: BaseException) -> JSONResponse:
     return JSONResponse({"detail": _UNAVAILABLE}, status_code=503, headers={"Retry-After": str(retry_after)})
 
 
-def _refuse(status_code: int, reason: str, detail: str) -> JSONResponse:
+def _refuse(status_code: int, reason: str, detail: str, *, close: bool = False) -> JSONResponse:
     metrics.rejected(reason)
-    return JSONResponse({"detail": detail}, status_code=status_code)
+    return JSONResponse({"detail": detail}, status_code=status_code, headers={"Connection": "close"} if close else None)
 
 
 async def _authenticate(channel: str, request: Request, requested_at: float) -> Authenticated | None:
@@ -268,7 +273,7 @@ class _Arrival:
 
 
 async def _read_delivery(request: Request) -> bytes | JSONResponse:
-    """Return the body within ``[dailybot] receiver_max_body_bytes``, or the refusal to answer."""
+    """Return the body within ``receiver_max_body_bytes`` and ``receiver_body_timeout_seconds``, or the refusal."""
     limit = receiver_max_body_bytes()
     too_large = f"The delivery is larger than the receiver's limit of {limit} bytes."
     declared = request.headers.get("content-length")
@@ -277,8 +282,19 @@ async def _read_delivery(request: Request) -> bytes | JSONResponse:
             return _refuse(400, metrics.REASON_INVALID, "Invalid Content-Length header.")
         if int(declared) > limit:
             return _refuse(413, metrics.REASON_TOO_LARGE, too_large)
+    timeout = receiver_body_timeout_seconds()
     try:
-        raw = await _read_body(request, limit)
+        # The body is read on the event loop, before any thread or transaction is taken: a slow client
+        # holds its connection only, and only this long (uvicorn itself has no body timeout).
+        raw = await asyncio.wait_for(_read_body(request, limit), timeout)
+    except asyncio.TimeoutError:
+        log.info("DailyBot delivery: the body did not arrive within %d s; answered 408", timeout)
+        return _refuse(
+            408,
+            metrics.REASON_SLOW_BODY,
+            f"The body did not arrive within the receiver's {timeout} seconds.",
+            close=True,
+        )
     except _Disconnected:
         # Nobody reads this answer; it only keeps a client that went away from showing up as a server error.
         log.info("DailyBot delivery: the client disconnected before sending the whole body")
