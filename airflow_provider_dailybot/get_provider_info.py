@@ -13,6 +13,7 @@ from typing import Any
 from airflow_provider_dailybot import __version__
 from airflow_provider_dailybot.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_provider_dailybot.webhooks.config import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_CHANNEL_STATE_MAX_RECORDS,
     DEFAULT_DEDUPE_WINDOW_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -85,6 +86,14 @@ CONFIG: dict[str, Any] = {
                 "type": "integer",
                 "example": str(DEFAULT_STATE_CACHE_MAX_CHANNELS),
                 "default": str(DEFAULT_STATE_CACHE_MAX_CHANNELS),
+            },
+            "receiver_body_timeout_seconds": {
+                "description": "Seconds an authenticated delivery's body may take to arrive once its headers "
+                "were read; a client that trickles or stalls gets 408 and its connection is closed.",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": str(DEFAULT_BODY_TIMEOUT_SECONDS),
+                "default": str(DEFAULT_BODY_TIMEOUT_SECONDS),
             },
             "receiver_retry_after_seconds": {
                 "description": "Retry-After (seconds) of the 503 the receiver answers while the metadata "

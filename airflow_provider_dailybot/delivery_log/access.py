@@ -1,7 +1,10 @@
 """Who may read the delivery log: an Airflow user, logged in, allowed to read assets.
 
 Airflow does not authenticate the FastAPI apps that plugins mount (every route must do it itself),
-so each route of the delivery log calls :func:`check_reader` first.
+so each route of the delivery log depends on a :func:`reader` (which calls :func:`check_reader`):
+a refused request never reaches the route, it gets the answer the router chose for a refusal
+(JSON 401/403 for the API, a redirect to the login page or an HTML 403 for the pages), raised as
+:class:`Refused` and sent by :func:`answer_refused`, the exception handler of the receiver app.
 
 **Login.** The user is resolved exactly as Airflow's own REST API resolves it, by
 ``airflow.api_fastapi.core_api.security.get_user``: an ``Authorization: Bearer <JWT>`` header (API
@@ -35,11 +38,13 @@ Airflow is imported inside the functions: this module is imported when the recei
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 log = logging.getLogger(__name__)
@@ -98,6 +103,46 @@ async def check_reader(request: Request) -> Any:
         log.info("Refused the DailyBot delivery log to user %s: no read permission on assets", _user_name(user))
         return Denied(403, "Reading the DailyBot delivery log needs read permission on assets.")
     return user
+
+
+class Refused(Exception):
+    """Raised by a :func:`reader` dependency: the request may not read the log; ``response`` is its answer.
+
+    :param response: What the refused request gets (built by the router's ``refuse`` function).
+    """
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def answer_refused(request: Request, exc: Exception) -> Response:
+    """Exception handler of :class:`Refused` (registered on the receiver app): send its response.
+
+    :param request: The refused request.
+    :param exc: The :class:`Refused` raised by a :func:`reader`.
+    """
+    if not isinstance(exc, Refused):  # pragma: no cover - registered for Refused only
+        raise exc
+    return exc.response
+
+
+def reader(refuse: Callable[[Request, Denied], Response]) -> Callable[[Request], Awaitable[Any]]:
+    """Return a FastAPI dependency that resolves the reader of the log (:func:`check_reader`).
+
+    The dependency returns the user; when the request is refused it raises :class:`Refused` with
+    ``refuse(request, denied)``, so the route never runs.
+
+    :param refuse: Builds the answer to a refusal (401 or 403, see :class:`Denied`).
+    """
+
+    async def log_reader(request: Request) -> Any:
+        user = await check_reader(request)
+        if isinstance(user, Denied):
+            raise Refused(refuse(request, user))
+        return user
+
+    return log_reader
 
 
 def may_read_variable(user: Any, key: str) -> bool:

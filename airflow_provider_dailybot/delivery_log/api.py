@@ -20,20 +20,24 @@ metadata database cannot be read.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from airflow_provider_dailybot.delivery_log import views
-from airflow_provider_dailybot.delivery_log.access import Denied, check_reader, may_read_variable
+from airflow_provider_dailybot.delivery_log.access import Denied, may_read_variable, reader
 from airflow_provider_dailybot.delivery_log.filters import InvalidFilter, checked_delivery_id, parse_filter
 from airflow_provider_dailybot.delivery_log.responses import StoreUnavailable, json_response, read, unavailable_headers
 
 
-def _denied(denied: Denied) -> Response:
+def _denied(request: Request, denied: Denied) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if denied.status_code == 401 else None
     return json_response({"detail": denied.detail}, denied.status_code, headers)
+
+
+#: The login and permission check of every API route (a router dependency, see :func:`api_router`).
+_reader = reader(_denied)
 
 
 def _unavailable() -> Response:
@@ -45,9 +49,6 @@ async def list_deliveries(request: Request) -> Response:
 
     :param request: The incoming request.
     """
-    user = await check_reader(request)
-    if isinstance(user, Denied):
-        return _denied(user)
     try:
         flt = parse_filter(request.query_params)
     except InvalidFilter as err:
@@ -65,9 +66,6 @@ async def show_delivery(delivery_id: str, request: Request) -> Response:
     :param delivery_id: The receiver-assigned id.
     :param request: The incoming request.
     """
-    user = await check_reader(request)
-    if isinstance(user, Denied):
-        return _denied(user)
     try:
         wanted = checked_delivery_id(delivery_id)
     except InvalidFilter:
@@ -103,14 +101,11 @@ def _channel_reports(session: Any, user: Any) -> dict[str, Any]:
     return {"channels": reports, "not_shown": hidden}
 
 
-async def list_channels(request: Request) -> Response:
+async def list_channels(user: Annotated[Any, Depends(_reader)]) -> Response:
     """Answer ``GET /api/channels``: the channels the caller may read, secrets as hash prefixes.
 
-    :param request: The incoming request.
+    :param user: The reader (the router's dependency, resolved once per request).
     """
-    user = await check_reader(request)
-    if isinstance(user, Denied):
-        return _denied(user)
     try:
         return json_response(await read(_channel_reports, user))
     except StoreUnavailable:
@@ -119,7 +114,7 @@ async def list_channels(request: Request) -> Response:
 
 def api_router() -> APIRouter:
     """Return the router of the JSON API (paths relative to the receiver's mount point)."""
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(_reader)])
     router.add_api_route("/api/deliveries", list_deliveries, methods=["GET"], include_in_schema=False)
     router.add_api_route("/api/deliveries/{delivery_id}", show_delivery, methods=["GET"], include_in_schema=False)
     router.add_api_route("/api/channels", list_channels, methods=["GET"], include_in_schema=False)

@@ -18,11 +18,11 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from airflow_provider_dailybot.delivery_log import render, views
-from airflow_provider_dailybot.delivery_log.access import Denied, check_reader, login_url
+from airflow_provider_dailybot.delivery_log.access import Denied, login_url, reader
 from airflow_provider_dailybot.delivery_log.filters import (
     DeliveryFilter,
     InvalidFilter,
@@ -52,6 +52,10 @@ def _denied(request: Request, denied: Denied) -> Response:
     return html_response(render.message_document(_root(request), "Forbidden", denied.detail), 403)
 
 
+#: The login and permission check of the pages (the stylesheet needs none).
+_reader = reader(_denied)
+
+
 def _unavailable(request: Request) -> Response:
     text = "The metadata database cannot be read right now; try again in a moment."
     return html_response(render.message_document(_root(request), "Unavailable", text), 503, unavailable_headers())
@@ -69,9 +73,6 @@ async def deliveries_page(request: Request) -> Response:
 
     :param request: The incoming request.
     """
-    user = await check_reader(request)
-    if isinstance(user, Denied):
-        return _denied(request, user)
     error = None
     flt: DeliveryFilter | None
     try:
@@ -92,9 +93,6 @@ async def delivery_page(delivery_id: str, request: Request) -> Response:
     :param delivery_id: The receiver-assigned id.
     :param request: The incoming request.
     """
-    user = await check_reader(request)
-    if isinstance(user, Denied):
-        return _denied(request, user)
     root = _root(request)
     try:
         found = await read(views.find_delivery, checked_delivery_id(delivery_id))
@@ -126,7 +124,9 @@ async def stylesheet() -> Response:
 def page_router() -> APIRouter:
     """Return the router of the HTML pages (paths relative to the receiver's mount point)."""
     router = APIRouter()
-    router.add_api_route(render.LIST_PATH, deliveries_page, methods=["GET"], include_in_schema=False)
-    router.add_api_route(render.LIST_PATH + "/{delivery_id}", delivery_page, methods=["GET"], include_in_schema=False)
+    pages = APIRouter(dependencies=[Depends(_reader)])
+    pages.add_api_route(render.LIST_PATH, deliveries_page, methods=["GET"], include_in_schema=False)
+    pages.add_api_route(render.LIST_PATH + "/{delivery_id}", delivery_page, methods=["GET"], include_in_schema=False)
+    router.include_router(pages)
     router.add_api_route(render.STYLESHEET, stylesheet, methods=["GET"], include_in_schema=False)
     return router

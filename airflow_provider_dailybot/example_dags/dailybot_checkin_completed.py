@@ -7,7 +7,8 @@ What it shows
     * Each delivery is read from ``triggering_asset_events``. ``event.extra`` holds the DailyBot
       envelope (``event``, ``event_timestamp``, ``hook``, ``body``) and the receiver's ``delivery_id``.
     * For ``followups.response.completed`` the task reports who completed which check-in and the
-      blocker answers, taken from ``blockers_status`` and ``has_issue``. It ignores other events.
+      blocker answers, taken from ``blockers_status`` and ``has_issue`` by the provider's
+      ``blockers_of`` (the rule the check-in trigger uses). It ignores other events.
 
 What it needs
     * The provider installed on the api-server. ``[api] base_url``, or ``[dailybot] receiver_base_url``,
@@ -39,6 +40,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
+from airflow_provider_dailybot.triggers.checkin_responses import blockers_of
 from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset
 
 CHANNEL = os.environ.get("DAILYBOT_CHANNEL", "checkins")
@@ -53,20 +55,12 @@ def summarize_checkin(extra: dict[str, Any]) -> dict[str, Any]:
     body = extra.get("body") or {}
     user = body.get("user") or {}
     who = "anonymous" if body.get("is_anonymous") else (user.get("full_name") or user.get("uuid") or "unknown")
-    fields = (body.get("questions") or {}).get("fields") or []
-    questions = {field.get("uuid"): field for field in fields if isinstance(field, dict)}
-    answers = body.get("content") or {}
-    blockers = []
-    for uuid, blocked in (body.get("blockers_status") or {}).items():
-        if blocked:
-            question = questions.get(uuid) or {}
-            label = question.get("question_short") or question.get("question") or uuid
-            blockers.append({"question": label, "answer": answers.get(uuid)})
+    blockers = blockers_of(body)
     return {
         "delivery_id": extra.get("delivery_id"),
         "who": who,
         "checkins": [c.get("name") for c in body.get("checkins") or [] if isinstance(c, dict)],
-        "blocked": bool(body.get("has_issue")) or bool(blockers),
+        "blocked": bool(blockers),
         "blockers": blockers,
         "event_timestamp": extra.get("event_timestamp"),
     }
@@ -96,7 +90,8 @@ def dailybot_checkin_completed() -> None:
             summary = summarize_checkin(extra)
             completed.append(summary)
             if summary["blocked"]:
-                blockers = "; ".join(f"{b['question']}: {b['answer']}" for b in summary["blockers"]) or "has_issue"
+                named = [f"{b['question']}: {b['answer']}" for b in summary["blockers"] if b["question"] is not None]
+                blockers = "; ".join(named) or "has_issue"
                 log.warning("%s completed %s and is blocked (%s)", summary["who"], summary["checkins"], blockers)
             else:
                 log.info("%s completed %s", summary["who"], summary["checkins"])

@@ -51,24 +51,18 @@ def _aware(value: datetime | None, label: str) -> None:
 
 
 @dataclass(frozen=True)
-class NewDelivery:
-    """A delivery to insert (see :func:`~airflow_provider_dailybot.store.deliveries.insert_delivery`).
+class _DeliveryFields:
+    """The columns that a delivery to insert and a stored delivery share.
 
     :param delivery_id: The receiver-assigned id (a uuid4 string, at most 36 characters).
     :param channel: The channel name.
     :param dedupe_key: The envelope's ``delivery_dedupe_key`` (64 lower-case hex).
     :param event: DailyBot's event name.
     :param event_timestamp: DailyBot's event timestamp as text (:func:`timestamp_text`), or None.
-    :param hook_id: The hook id the delivery named, or None.
-    :param deliveries: The subscriptions that delivered it (normally one).
-    :param received_at: When it was received (timezone-aware).
+    :param hook_id: The hook id the (first) delivery named, or None.
+    :param deliveries: The subscriptions that delivered the event, oldest first (normally one).
+    :param received_at: First receipt (timezone-aware; UTC when read back).
     :param outcome: ``"recorded"`` or ``"no_consumer"``.
-    :param payload: The raw JSON body, kept while the outcome is ``"no_consumer"``; None otherwise.
-    :param payload_bytes: Size of the body in bytes.
-    :param asset_event_id: The asset event's id when it is already written, else None.
-    :param recorded_at: When the asset event was written; defaults to ``received_at`` when
-        ``asset_event_id`` is set.
-    :raises ValueError: When a value does not fit its column.
     """
 
     delivery_id: str
@@ -80,6 +74,23 @@ class NewDelivery:
     deliveries: tuple[Delivery, ...]
     received_at: datetime
     outcome: str
+
+
+@dataclass(frozen=True)
+class NewDelivery(_DeliveryFields):
+    """A delivery to insert (see :func:`~airflow_provider_dailybot.store.deliveries.insert_delivery`).
+
+    Its first fields are those of every delivery (``delivery_id`` to ``outcome``: see
+    :class:`_DeliveryFields`); then:
+
+    :param payload: The raw JSON body, kept while the outcome is ``"no_consumer"``; None otherwise.
+    :param payload_bytes: Size of the body in bytes.
+    :param asset_event_id: The asset event's id when it is already written, else None.
+    :param recorded_at: When the asset event was written; defaults to ``received_at`` when
+        ``asset_event_id`` is set.
+    :raises ValueError: When a value does not fit its column.
+    """
+
     payload: str | None
     payload_bytes: int
     asset_event_id: int | None = None
@@ -177,19 +188,13 @@ class NewDelivery:
 
 
 @dataclass(frozen=True)
-class DeliveryRecord:
+class DeliveryRecord(_DeliveryFields):
     """A stored row of ``dailybot_delivery`` (see :mod:`~airflow_provider_dailybot.store.models`).
 
+    Its first fields are those of every delivery (``delivery_id`` to ``outcome``: see
+    :class:`_DeliveryFields`); then:
+
     :param id: The row id.
-    :param delivery_id: The receiver-assigned id.
-    :param channel: The channel name.
-    :param dedupe_key: The duplicate-detection key.
-    :param event: DailyBot's event name.
-    :param event_timestamp: DailyBot's event timestamp as received, or None.
-    :param hook_id: The hook id of the first delivery, or None.
-    :param deliveries: Every subscription that delivered the event, oldest first.
-    :param received_at: First receipt (UTC).
-    :param outcome: ``"recorded"`` or ``"no_consumer"``.
     :param asset_event_id: The asset event's id once recorded.
     :param recorded_at: When the asset event was written.
     :param payload: The raw body while the outcome is ``"no_consumer"``, else None.
@@ -197,15 +202,6 @@ class DeliveryRecord:
     """
 
     id: int
-    delivery_id: str
-    channel: str
-    dedupe_key: str
-    event: str
-    event_timestamp: str | None
-    hook_id: str | None
-    deliveries: tuple[Delivery, ...]
-    received_at: datetime
-    outcome: str
     asset_event_id: int | None
     recorded_at: datetime | None
     payload: str | None

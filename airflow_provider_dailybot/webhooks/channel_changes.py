@@ -41,11 +41,13 @@ from typing import Any
 from airflow_provider_dailybot.webhooks.assets import validate_channel_name
 from airflow_provider_dailybot.webhooks.channel_state import (
     MAX_DELETED_HOOK_IDS,
-    MAX_HOOK_ID_LENGTH,
     ChannelState,
     ChannelSubscription,
+    check_hook_ids,
     checked_sha256,
+    is_hook_id,
     utcnow_iso,
+    versioned_document,
 )
 
 #: Version of the change-record JSON written by this module.
@@ -84,8 +86,7 @@ class ChannelChange:
             checked_sha256(value, "a change record's secret hashes")
         if not all(isinstance(s, ChannelSubscription) for s in self.subscriptions):
             raise ValueError("subscriptions must be ChannelSubscription objects")
-        if not all(isinstance(h, str) and 0 < len(h) <= MAX_HOOK_ID_LENGTH for h in self.deleted_hook_ids):
-            raise ValueError(f"deleted_hook_ids must hold hook ids of 1 to {MAX_HOOK_ID_LENGTH} characters")
+        check_hook_ids(self.deleted_hook_ids, "deleted_hook_ids")
         if not isinstance(self.written_at, str):
             raise ValueError("written_at must be an ISO 8601 string")
 
@@ -117,18 +118,7 @@ class ChannelChange:
         :param value: The Variable's JSON text.
         :raises ValueError: When the text is not a valid change record of ``channel``.
         """
-        try:
-            data = json.loads(value)
-        except ValueError:
-            raise ValueError(f"a change record of DailyBot channel {channel!r} is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"a change record of DailyBot channel {channel!r} must be a JSON object")
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= CHANGE_VERSION:
-            raise ValueError(
-                f"a change record of DailyBot channel {channel!r} has version {version!r}; this provider reads "
-                f"version {CHANGE_VERSION} (was it written by a newer provider?)"
-            )
+        data = versioned_document(value, f"a change record of DailyBot channel {channel!r}", CHANGE_VERSION)
         if data.get("channel") != channel:
             raise ValueError(f"a change record stored for channel {channel!r} names channel {data.get('channel')!r}")
         lists = {name: data.get(name, []) for name in _LISTS}
@@ -184,7 +174,7 @@ def chunked_changes(channel: str, *, retire_sha256: list[str], deleted_hook_ids:
     :param retire_sha256: Hashes of the secrets to retire.
     :param deleted_hook_ids: The deleted hook ids.
     """
-    hooks = [h for h in dict.fromkeys(deleted_hook_ids) if isinstance(h, str) and 0 < len(h) <= MAX_HOOK_ID_LENGTH]
+    hooks = [h for h in dict.fromkeys(deleted_hook_ids) if is_hook_id(h)]
     hashes = list(dict.fromkeys(retire_sha256))
     step = MAX_RECORD_ITEMS
     return [

@@ -87,6 +87,53 @@ def checked_sha256(value: object, where: str) -> str:
     return value
 
 
+def is_hook_id(value: object) -> bool:
+    """Return True when ``value`` can be a DailyBot hook id (a string of 1 to :data:`MAX_HOOK_ID_LENGTH`).
+
+    :param value: The candidate.
+    """
+    return isinstance(value, str) and 0 < len(value) <= MAX_HOOK_ID_LENGTH
+
+
+def check_hook_ids(values: list[str], name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every item of ``values`` passes :func:`is_hook_id`.
+
+    :param values: The hook ids.
+    :param name: The field's name, for the error message.
+    """
+    if not all(is_hook_id(h) for h in values):
+        raise ValueError(f"{name} must hold hook ids of 1 to {MAX_HOOK_ID_LENGTH} characters")
+
+
+def versioned_document(
+    value: str | bytes | dict[str, Any], what: str, latest: int, *, default_version: int | None = None
+) -> dict[str, Any]:
+    """Return a stored JSON document as a dict, once its ``version`` is one this provider reads.
+
+    The common first step of :meth:`ChannelState.from_json` and of the change records' parser.
+
+    :param value: The JSON text, or the already decoded value.
+    :param what: What the document is, for the error messages (``"the state of DailyBot channel 'x'"``).
+    :param latest: The newest version this provider reads (versions 1 to ``latest`` are accepted).
+    :param default_version: The version of a document without ``version``; None: the field is required.
+    :raises ValueError: When the text is not JSON, not an object, or of another version.
+    """
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    version = value.get("version", default_version)
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= latest:
+        raise ValueError(
+            f"{what} has version {version!r}; this provider reads version {latest} "
+            "(was it written by a newer provider?)"
+        )
+    return value
+
+
 def utcnow_iso() -> str:
     """Return the current UTC time in ISO 8601, to the second."""
     return datetime.now(tz=timezone.utc).isoformat(timespec="seconds")
@@ -172,8 +219,7 @@ class ChannelState:
         validate_channel_name(self.channel)
         for value in self.secret_sha256:
             checked_sha256(value, "secret_sha256 items")
-        if not all(isinstance(h, str) and 0 < len(h) <= MAX_HOOK_ID_LENGTH for h in self.deleted_hook_ids):
-            raise ValueError(f"deleted_hook_ids must hold hook ids of 1 to {MAX_HOOK_ID_LENGTH} characters")
+        check_hook_ids(self.deleted_hook_ids, "deleted_hook_ids")
         del self.deleted_hook_ids[:-MAX_DELETED_HOOK_IDS]
 
     # -- JSON ---------------------------------------------------------------------------------
@@ -199,19 +245,9 @@ class ChannelState:
         :param value: The Variable's JSON text, or the already decoded dict.
         :raises ValueError: When the document is not a valid channel state.
         """
-        if isinstance(value, (str, bytes)):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ValueError(f"the state of DailyBot channel {channel!r} is not valid JSON") from None
-        if not isinstance(value, dict):
-            raise ValueError(f"the state of DailyBot channel {channel!r} must be a JSON object")
-        version = value.get("version", STATE_VERSION)
-        if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= STATE_VERSION:
-            raise ValueError(
-                f"the state of DailyBot channel {channel!r} has version {version!r}; this provider reads "
-                f"version {STATE_VERSION} (was it written by a newer provider?)"
-            )
+        value = versioned_document(
+            value, f"the state of DailyBot channel {channel!r}", STATE_VERSION, default_version=STATE_VERSION
+        )
         stored_channel = value.get("channel", channel)
         if stored_channel != channel:
             raise ValueError(f"the state stored for channel {channel!r} names channel {stored_channel!r}")
@@ -332,7 +368,7 @@ class ChannelState:
 
         :param hook_id: The DailyBot hook id.
         """
-        if not isinstance(hook_id, str) or not 0 < len(hook_id) <= MAX_HOOK_ID_LENGTH:
+        if not is_hook_id(hook_id):
             return  # not a hook id this provider would ever be asked to delete again
         if hook_id in self.deleted_hook_ids:
             self.deleted_hook_ids.remove(hook_id)

@@ -8,6 +8,10 @@ Options (section ``[dailybot]`` of ``airflow.cfg``, or ``AIRFLOW__DAILYBOT__<OPT
     api-server through another address (a reverse proxy or a tunnel).
 ``receiver_max_body_bytes``
     Largest delivery body accepted, in bytes (default 1 MiB). Larger requests get 413.
+``receiver_body_timeout_seconds``
+    How long (default 30 s, at least 1) an authenticated delivery's body may take to arrive, from the
+    moment its headers were read. A client that trickles or stalls gets 408 and its connection is
+    closed, so it holds nothing (no thread, no transaction: the body is read before either) past this.
 ``receiver_dedupe_window_seconds``
     Only used when the delivery store is created or upgraded from 0.1 (``airflow db migrate``): how
     far back (in seconds, default 600) the asset events a 0.1 receiver recorded are copied into the
@@ -52,6 +56,7 @@ CHANNEL_PATH_TEMPLATE = "/webhooks/{channel}"
 
 CONFIG_SECTION = "dailybot"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_BODY_TIMEOUT_SECONDS = 30
 DEFAULT_DEDUPE_WINDOW_SECONDS = 600
 DEFAULT_RETENTION_DAYS = 30
 DEFAULT_CHANNEL_STATE_MAX_RECORDS = 1000
@@ -96,6 +101,11 @@ def _get_int(key: str, default: int, *, minimum: int) -> int:
 def receiver_max_body_bytes() -> int:
     """Return ``[dailybot] receiver_max_body_bytes`` (default 1 MiB), the largest accepted body."""
     return _get_int("receiver_max_body_bytes", DEFAULT_MAX_BODY_BYTES, minimum=1)
+
+
+def receiver_body_timeout_seconds() -> int:
+    """Return ``[dailybot] receiver_body_timeout_seconds`` (default 30, at least 1): the time a body may take."""
+    return _get_int("receiver_body_timeout_seconds", DEFAULT_BODY_TIMEOUT_SECONDS, minimum=1)
 
 
 def receiver_dedupe_window_seconds() -> int:

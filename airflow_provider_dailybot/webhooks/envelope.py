@@ -3,15 +3,22 @@
 :func:`parse_delivery` accepts exactly what the receiver can record and its readers can read back:
 a JSON object with an ``event`` name and a ``body`` object, optional ``event_timestamp`` and ``hook``,
 nested at most :data:`MAX_JSON_DEPTH` levels, without NaN/infinity, lone surrogates or NUL characters.
+
+:func:`redact_secrets` takes the presented ``X-BEARER`` secret out of an envelope before anything is
+stored: a body that carries its own secret (an echoing sender, a misconfigured relay) would otherwise
+hand it to every reader of the channel's asset events and of the delivery log.
+
 No Airflow import.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from airflow_provider_dailybot.webhooks.channels import MAX_HOOK_ID_LENGTH
 
@@ -114,6 +121,56 @@ def parse_delivery(raw: bytes) -> dict[str, Any]:
         if hook.get("name") is not None and not isinstance(hook.get("name"), str):
             raise InvalidDelivery("'hook.name' must be a string")
     return envelope
+
+
+#: What a secret found in a delivery is replaced with (Airflow's mask).
+REDACTED = "***"
+#: Shortest secret that is redacted, as Airflow's masker (``[logging] min_length_masked_secret``, 5):
+#: replacing a shorter one would garble the body. The channels' generated secrets have 43 characters.
+MIN_REDACTED_LENGTH = 5
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Return ``secret`` as text, percent-encoded and base64-encoded (standard and URL-safe, padded or not).
+
+    :param secret: The plaintext secret.
+    """
+    raw = secret.encode("utf-8")
+    b64 = base64.b64encode(raw).decode("ascii")
+    url64 = base64.urlsafe_b64encode(raw).decode("ascii")
+    return {secret, quote(secret, safe=""), quote_plus(secret), b64, b64.rstrip("="), url64, url64.rstrip("=")}
+
+
+def redact_secrets(envelope: dict[str, Any], secrets: Iterable[str]) -> tuple[dict[str, Any], bool]:
+    """Return ``envelope`` with every form (:func:`secret_forms`) of ``secrets`` replaced by :data:`REDACTED`.
+
+    Strings are searched after JSON decoding (so a JSON escape hides nothing), keys included.
+    Other encodings (a secret split, hashed or encrypted by the sender) cannot be recognised.
+
+    :param envelope: A parsed envelope (:func:`parse_delivery`; its depth is bounded).
+    :param secrets: The presented secrets; those shorter than :data:`MIN_REDACTED_LENGTH` are skipped.
+    :returns: The redacted envelope (a new object when anything was replaced) and whether anything was.
+    """
+    forms = sorted({f for s in secrets if len(s) >= MIN_REDACTED_LENGTH for f in secret_forms(s)}, key=len)
+    if not forms:
+        return envelope, False
+    pattern = re.compile("|".join(re.escape(f) for f in reversed(forms)))  # longest first
+    found = False
+
+    def redact(value: Any) -> Any:
+        nonlocal found
+        if isinstance(value, str):
+            cleaned = pattern.sub(REDACTED, value)
+            found = found or cleaned != value
+            return cleaned
+        if isinstance(value, dict):
+            return {redact(key): redact(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [redact(item) for item in value]
+        return value
+
+    cleaned = redact(envelope)
+    return (cleaned, True) if found else (envelope, False)
 
 
 def log_safe(value: object, limit: int = 80) -> str:

@@ -69,13 +69,22 @@ OUTCOMES = (OUTCOME_RECORDED, OUTCOME_DUPLICATE, OUTCOME_NO_CONSUMER)
 
 #: Why a request was refused: missing/wrong secret or unknown channel (401), body over the limit
 #: (413), not a DailyBot envelope or a bad ``Content-Length`` (400), client gone before the body
-#: arrived, metadata database unreachable (503).
+#: arrived, body not arrived within ``[dailybot] receiver_body_timeout_seconds`` (408), metadata
+#: database unreachable (503).
 REASON_UNAUTHORIZED = "unauthorized"
 REASON_TOO_LARGE = "too_large"
 REASON_INVALID = "invalid"
 REASON_DISCONNECTED = "disconnected"
+REASON_SLOW_BODY = "slow_body"
 REASON_UNAVAILABLE = "unavailable"
-REJECT_REASONS = (REASON_UNAUTHORIZED, REASON_TOO_LARGE, REASON_INVALID, REASON_DISCONNECTED, REASON_UNAVAILABLE)
+REJECT_REASONS = (
+    REASON_UNAUTHORIZED,
+    REASON_TOO_LARGE,
+    REASON_INVALID,
+    REASON_DISCONNECTED,
+    REASON_SLOW_BODY,
+    REASON_UNAVAILABLE,
+)
 
 _failed: set[str] = set()
 

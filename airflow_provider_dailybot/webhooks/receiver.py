@@ -36,6 +36,9 @@ Status When                                           Body / what is written
 401    missing or wrong bearer, unknown or malformed  ``{"detail"}`` (one answer for all, so channels
        channel name                                   cannot be probed); nothing
 404    any other path (no trailing-slash redirect)    nothing
+408    the body not complete within                   ``{"detail"}``, connection closed; nothing (one INFO
+       ``[dailybot] receiver_body_timeout_seconds``   log line)
+       (a client that trickles or stalls)
 413    body over                                      ``{"detail"}``; nothing
        ``[dailybot] receiver_max_body_bytes`` (by
        ``Content-Length`` or while streaming)
@@ -62,6 +65,8 @@ and the session factory are imported inside the functions that run in the thread
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import threading
 import time
@@ -76,7 +81,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from airflow_provider_dailybot.delivery_log.router import delivery_log_router
+from airflow_provider_dailybot.delivery_log.router import add_delivery_log
 from airflow_provider_dailybot.store import DB_MANAGER
 from airflow_provider_dailybot.store.models import TABLE_NAME
 from airflow_provider_dailybot.webhooks import metrics
@@ -90,15 +95,18 @@ from airflow_provider_dailybot.webhooks.assets import is_valid_channel_name, web
 from airflow_provider_dailybot.webhooks.channels import ChannelState, MetadataChannelStore, variable_key
 from airflow_provider_dailybot.webhooks.config import (
     CHANNEL_PATH_TEMPLATE,
+    receiver_body_timeout_seconds,
     receiver_max_body_bytes,
     receiver_retry_after_seconds,
 )
 from airflow_provider_dailybot.webhooks.envelope import (  # noqa: F401 (importable from here as before)
     MAX_JSON_DEPTH,
+    REDACTED,
     InvalidDelivery,
     log_safe,
     parse_delivery,
     presented_bearers,
+    redact_secrets,
 )
 from airflow_provider_dailybot.webhooks.recording import (
     OUTCOME_NO_CONSUMER,
@@ -198,9 +206,9 @@ def _unavailable(err: BaseException) -> JSONResponse:
     return JSONResponse({"detail": _UNAVAILABLE}, status_code=503, headers={"Retry-After": str(retry_after)})
 
 
-def _refuse(status_code: int, reason: str, detail: str) -> JSONResponse:
+def _refuse(status_code: int, reason: str, detail: str, *, close: bool = False) -> JSONResponse:
     metrics.rejected(reason)
-    return JSONResponse({"detail": detail}, status_code=status_code)
+    return JSONResponse({"detail": detail}, status_code=status_code, headers={"Connection": "close"} if close else None)
 
 
 async def _authenticate(channel: str, request: Request, requested_at: float) -> Authenticated | None:
@@ -266,7 +274,7 @@ class _Arrival:
 
 
 async def _read_delivery(request: Request) -> bytes | JSONResponse:
-    """Return the body within ``[dailybot] receiver_max_body_bytes``, or the refusal to answer."""
+    """Return the body within ``receiver_max_body_bytes`` and ``receiver_body_timeout_seconds``, or the refusal."""
     limit = receiver_max_body_bytes()
     too_large = f"The delivery is larger than the receiver's limit of {limit} bytes."
     declared = request.headers.get("content-length")
@@ -275,8 +283,19 @@ async def _read_delivery(request: Request) -> bytes | JSONResponse:
             return _refuse(400, metrics.REASON_INVALID, "Invalid Content-Length header.")
         if int(declared) > limit:
             return _refuse(413, metrics.REASON_TOO_LARGE, too_large)
+    timeout = receiver_body_timeout_seconds()
     try:
-        raw = await _read_body(request, limit)
+        # The body is read on the event loop, before any thread or transaction is taken: a slow client
+        # holds its connection only, and only this long (uvicorn itself has no body timeout).
+        raw = await asyncio.wait_for(_read_body(request, limit), timeout)
+    except asyncio.TimeoutError:
+        log.info("DailyBot delivery: the body did not arrive within %d s; answered 408", timeout)
+        return _refuse(
+            408,
+            metrics.REASON_SLOW_BODY,
+            f"The body did not arrive within the receiver's {timeout} seconds.",
+            close=True,
+        )
     except _Disconnected:
         # Nobody reads this answer; it only keeps a client that went away from showing up as a server error.
         log.info("DailyBot delivery: the client disconnected before sending the whole body")
@@ -311,6 +330,16 @@ async def _receive(channel: str, request: Request, arrival: _Arrival) -> JSONRes
         return raw
     try:
         envelope = parse_delivery(raw)
+        envelope, redacted = redact_secrets(envelope, presented_bearers(request.headers))
+        if redacted:
+            log.warning(
+                "DailyBot delivery on channel %s carries its own X-BEARER secret in the body: replaced by %s "
+                "before it is stored",
+                channel,
+                REDACTED,
+            )
+            raw = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            envelope = parse_delivery(raw)  # still an envelope (a redacted event name is not)
     except InvalidDelivery as err:
         return _refuse(400, metrics.REASON_INVALID, f"Not a DailyBot delivery: {err}.")
 
@@ -376,7 +405,7 @@ def create_receiver_app() -> FastAPI:
         CHANNEL_PATH_TEMPLATE, receive_delivery, methods=["POST"], status_code=202, include_in_schema=False
     )
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
-    app.include_router(delivery_log_router())
+    add_delivery_log(app)
     return app
 
 

@@ -49,11 +49,13 @@ def unique_channel(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def sync_dags(*dags: Any) -> None:
+def sync_dags(*dags: Any, paused: bool = False) -> None:
     """Write DAGs to the metadata DB as the dag-processor would (creates their assets and asset_active rows).
 
-    They are unpaused, as with ``dags_are_paused_at_creation = False``: a paused DAG scheduled on a channel's
-    asset is no consumer, and the receiver would store the channel's deliveries as "no consumer".
+    They are unpaused by default, as with ``dags_are_paused_at_creation = False``: a paused DAG scheduled on a
+    channel's asset is no consumer, and the receiver would store the channel's deliveries as "no consumer".
+
+    :param paused: Leave the DAGs paused instead.
     """
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.collection import update_dag_parsing_results_in_db
@@ -67,7 +69,7 @@ def sync_dags(*dags: Any) -> None:
             "dags-folder", None, [LazyDeserializedDAG.from_dag(dag) for dag in dags], {}, None, set(), session=session
         )
     for dag in dags:
-        unpause(dag.dag_id)
+        set_dag(dag.dag_id, is_paused=paused)
 
 
 def consumer_dag(channel: str, dag_id: str) -> Any:
@@ -82,13 +84,19 @@ def consumer_dag(channel: str, dag_id: str) -> Any:
     return dag
 
 
-def unpause(dag_id: str) -> None:
+def set_dag(dag_id: str, **values: Any) -> None:
+    """Update the DAG's row (``is_paused``, ``is_stale``)."""
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
     from sqlalchemy import update
 
     with create_session() as session:
-        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(**values))
+
+
+def unpause(dag_id: str) -> None:
+    """Unpause the DAG (its row in the metadata DB)."""
+    set_dag(dag_id, is_paused=False)
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +125,17 @@ def declare_channel(airflow_db: str) -> Callable[..., DeclaredChannel]:
         return DeclaredChannel(name=channel, secret=secret, dag_id=dag_id)
 
     return make
+
+
+def add_channel_secret(channel: str) -> str:
+    """Accept one more, new secret on the stored channel (as a rotation's first step) and return it."""
+    store = MetadataChannelStore()
+    state = store.load(channel)
+    assert state is not None
+    secret = generate_secret()
+    state.add_secret(secret)
+    store.save(state)
+    return secret
 
 
 def channel_events(channel: str) -> list[Any]:

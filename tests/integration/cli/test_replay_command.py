@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_dailybot.cli.__main__ import main
-from tests.integration.receiver.conftest import Channel, deliver, envelope, events, rows, set_dag
+from tests.integration.conftest import set_dag
+from tests.integration.receiver.conftest import Channel, deliver, envelope, events, rows
 
 pytestmark = pytest.mark.db
 

@@ -91,6 +91,11 @@ def test_summary_names_who_completed_and_the_blockers(monkeypatch: pytest.Monkey
     assert quiet["blocked"] is False
     assert quiet["blockers"] == []
 
+    flagged = {**payload, "body": {**body, "has_issue": True, "blockers_status": {}}}
+    only_flag = module.summarize_checkin(build_event_extra("checkins", flagged, "d-3"))
+    assert only_flag["blocked"] is True  # has_issue alone blocks, with no question to name
+    assert only_flag["blockers"] == [{"question": None, "answer": None}]
+
 
 def test_task_processes_every_triggering_event(monkeypatch: pytest.MonkeyPatch) -> None:
     """Several deliveries can arrive in one run (apache/airflow#56050): none may be dropped."""

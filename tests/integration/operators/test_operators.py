@@ -25,23 +25,28 @@ pytestmark = pytest.mark.db
 START = pendulum.datetime(2025, 1, 1, tz="UTC")
 
 
-def _dag(dag_id: str, schedule: Any = None) -> Any:
+def _one_task_dag(sync_dag: Any, dag_id: str, operator: type[Any], *, schedule: Any = None, **task: Any) -> Any:
+    """A DAG of one ``operator(**task)``, written to the metadata DB (``sync_dag``) so ``dag.test()`` runs it."""
     from airflow.sdk import DAG
 
-    return DAG(dag_id=dag_id, schedule=schedule, start_date=START, catchup=False)
+    with DAG(dag_id=dag_id, schedule=schedule, start_date=START, catchup=False) as dag:
+        operator(**task)
+    return sync_dag(dag)
 
 
 def test_send_message_operator(fake: FakeDailyBotServer, sync_dag: Any) -> None:
-    with _dag("op_send_message") as dag:
-        DailyBotSendMessageOperator(
-            task_id="announce",
-            message="Load of {{ ds }} done by {{ task.task_id }}",
-            target_teams=["{{ params.team }}"],
-            target_channels="C0DATA",
-            buttons=[{"label": "Run {{ run_id }}", "button_type": "link", "url": "https://airflow.example.com"}],
-            params={"team": seed.ENGINEERING_TEAM},
-        )
-    run = run_dag(sync_dag(dag), logical_date=pendulum.datetime(2025, 1, 7, tz="UTC"))
+    dag = _one_task_dag(
+        sync_dag,
+        "op_send_message",
+        DailyBotSendMessageOperator,
+        task_id="announce",
+        message="Load of {{ ds }} done by {{ task.task_id }}",
+        target_teams=["{{ params.team }}"],
+        target_channels="C0DATA",
+        buttons=[{"label": "Run {{ run_id }}", "button_type": "link", "url": "https://airflow.example.com"}],
+        params={"team": seed.ENGINEERING_TEAM},
+    )
+    run = run_dag(dag, logical_date=pendulum.datetime(2025, 1, 7, tz="UTC"))
 
     assert task_states(run) == {"announce": "success"}
     (sent,) = fake.sent_messages
@@ -54,15 +59,17 @@ def test_send_message_operator(fake: FakeDailyBotServer, sync_dag: Any) -> None:
 
 
 def test_give_kudos_operator(fake: FakeDailyBotServer, sync_dag: Any) -> None:
-    with _dag("op_give_kudos") as dag:
-        DailyBotGiveKudosOperator(
-            task_id="thanks",
-            receivers=[seed.GRACE, "{{ params.second }}"],
-            content="Thanks for keeping {{ dag.dag_id }} green",
-            company_value="Ownership",
-            params={"second": seed.ALAN},
-        )
-    run = run_dag(sync_dag(dag))
+    dag = _one_task_dag(
+        sync_dag,
+        "op_give_kudos",
+        DailyBotGiveKudosOperator,
+        task_id="thanks",
+        receivers=[seed.GRACE, "{{ params.second }}"],
+        content="Thanks for keeping {{ dag.dag_id }} green",
+        company_value="Ownership",
+        params={"second": seed.ALAN},
+    )
+    run = run_dag(dag)
 
     assert task_states(run) == {"thanks": "success"}
     (given,) = fake.kudos
@@ -87,15 +94,16 @@ def test_export_of_a_multi_page_range_equals_the_fake_and_is_written_once_per_in
     fake: FakeDailyBotServer, sync_dag: Any, tmp_path: Path
 ) -> None:
     fake.default_page_size = 3  # 19 responses: 7 pages
-    with _dag("op_export_range") as dag:
-        DailyBotExportCheckinResponsesOperator(
-            task_id="export",
-            checkin_id=seed.CHECKIN_ID,
-            date_start="{{ macros.ds_add(ds, -4) }}",
-            date_end="{{ ds }}",
-            destination=f"file://{tmp_path}/standups/{{{{ macros.ds_add(ds, -4) }}}}_{{{{ ds }}}}.jsonl",
-        )
-    sync_dag(dag)
+    dag = _one_task_dag(
+        sync_dag,
+        "op_export_range",
+        DailyBotExportCheckinResponsesOperator,
+        task_id="export",
+        checkin_id=seed.CHECKIN_ID,
+        date_start="{{ macros.ds_add(ds, -4) }}",
+        date_end="{{ ds }}",
+        destination=f"file://{tmp_path}/standups/{{{{ macros.ds_add(ds, -4) }}}}_{{{{ ds }}}}.jsonl",
+    )
     first = run_dag(dag, logical_date=pendulum.datetime(2025, 1, 10, tz="UTC"))
     target = tmp_path / "standups" / "2025-01-06_2025-01-10.jsonl"
     expected = fake.checkin_responses(date_start="2025-01-06", date_end="2025-01-10")
@@ -128,14 +136,16 @@ def test_export_defaults_to_the_data_interval_and_keeps_the_old_object_on_failur
     fake: FakeDailyBotServer, sync_dag: Any, tmp_path: Path
 ) -> None:
     fake.default_page_size = 2
-    with _dag("op_export_interval", schedule="@daily") as dag:
-        DailyBotExportCheckinResponsesOperator(
-            task_id="export",
-            checkin_id=seed.CHECKIN_ID,
-            destination=f"{tmp_path}/daily/{{{{ ds }}}}.jsonl",  # an absolute local path works too
-            retries=0,
-        )
-    sync_dag(dag)
+    dag = _one_task_dag(
+        sync_dag,
+        "op_export_interval",
+        DailyBotExportCheckinResponsesOperator,
+        schedule="@daily",
+        task_id="export",
+        checkin_id=seed.CHECKIN_ID,
+        destination=f"{tmp_path}/daily/{{{{ ds }}}}.jsonl",  # an absolute local path works too
+        retries=0,
+    )
     run = run_dag(dag, logical_date=pendulum.datetime(2025, 1, 8, tz="UTC"))
     target = tmp_path / "daily" / "2025-01-08.jsonl"
     assert xcom(run, "export")["rows"] == 4
@@ -155,15 +165,17 @@ def test_export_defaults_to_the_data_interval_and_keeps_the_old_object_on_failur
 
 
 def test_form_export(fake: FakeDailyBotServer, sync_dag: Any, tmp_path: Path) -> None:
-    with _dag("op_export_form") as dag:
-        DailyBotExportFormResponsesOperator(
-            task_id="export_form",
-            form_id=seed.FORM_ID,
-            date_start="2025-01-01",
-            date_end="2025-01-31",
-            destination=f"file://{tmp_path}/forms/incidents-2025-01.jsonl",
-        )
-    run = run_dag(sync_dag(dag))
+    dag = _one_task_dag(
+        sync_dag,
+        "op_export_form",
+        DailyBotExportFormResponsesOperator,
+        task_id="export_form",
+        form_id=seed.FORM_ID,
+        date_start="2025-01-01",
+        date_end="2025-01-31",
+        destination=f"file://{tmp_path}/forms/incidents-2025-01.jsonl",
+    )
+    run = run_dag(dag)
     target = tmp_path / "forms" / "incidents-2025-01.jsonl"
     assert _lines(target) == fake.organisation.form_responses[seed.FORM_ID]
     assert xcom(run, "export_form")["rows"] == 3

@@ -1,8 +1,8 @@
 """Fixtures of the receiver's store tests: the real api-server app in-process on the sqlite metadata DB.
 
 A channel is made with :func:`make_channel`, choosing how DAGs declare its asset (``DAG_SHAPES``), so
-the consumer rule of ``webhooks/consumers.py`` can be exercised shape by shape. Self-contained: only
-the root fixtures (``api_app``, ``airflow_db``) are used.
+the consumer rule of ``webhooks/consumers.py`` can be exercised shape by shape. DAGs are written and
+paused with the integration suite's helpers (``sync_dags``, ``set_dag`` of ``tests/integration/conftest.py``).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from airflow_provider_dailybot.testing.samples import make_envelope
 from airflow_provider_dailybot.webhooks.channels import ChannelState, MetadataChannelStore, generate_secret
+from tests.integration.conftest import DeclaredChannel, channel_events, consumer_dag, sync_dags
 
 CHECKIN = "followups.response.completed"
 #: How DAGs declare a channel's asset: "scheduled" (unpaused), "scheduled-paused", "name-ref" (unpaused,
@@ -25,17 +25,8 @@ CHECKIN = "followups.response.completed"
 DAG_SHAPES = ("scheduled", "scheduled-paused", "name-ref", "inlets-paused", "outlets", "none")
 
 
-@dataclass
-class Channel:
-    """A channel whose Variable accepts ``secret``; ``dag_id`` is the DAG declaring its asset (if any)."""
-
-    name: str
-    secret: str
-    dag_id: str | None
-
-    @property
-    def path(self) -> str:
-        return f"/dailybot/webhooks/{self.name}"
+#: A channel made by :func:`make_channel` (``dag_id``: the DAG declaring its asset, if any).
+Channel = DeclaredChannel
 
 
 def envelope(hook_id: str | None = "hook-1", *, n: int = 0, **kwargs: Any) -> dict[str, Any]:
@@ -57,12 +48,10 @@ def _dag(channel: str, dag_id: str, shape: str) -> Any:
 
     from airflow_provider_dailybot.webhooks.assets import dailybot_webhook_asset, webhook_asset_name
 
-    asset = dailybot_webhook_asset(channel)
-    schedule: Any = None
     if shape.startswith("scheduled"):
-        schedule = [asset]
-    elif shape == "name-ref":
-        schedule = [Asset.ref(name=webhook_asset_name(channel))]
+        return consumer_dag(channel, dag_id)
+    asset = dailybot_webhook_asset(channel)
+    schedule = [Asset.ref(name=webhook_asset_name(channel))] if shape == "name-ref" else None
     with DAG(dag_id=dag_id, schedule=schedule, catchup=False) as dag:
         if shape == "name-ref":
             EmptyOperator(task_id="declare", outlets=[asset])  # the asset itself must exist to be active
@@ -75,38 +64,10 @@ def _dag(channel: str, dag_id: str, shape: str) -> Any:
     return dag
 
 
-def sync_dag(dag: Any) -> None:
-    """Write a DAG to the metadata DB as the dag-processor does (creates its assets, references, asset_active)."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
-    from airflow.serialization.serialized_objects import LazyDeserializedDAG
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        DagBundlesManager().sync_bundles_to_db(session=session)
-        session.commit()
-        update_dag_parsing_results_in_db(
-            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
-        )
-
-
-def set_dag(dag_id: str, **values: Any) -> None:
-    """Update the DAG's row (``is_paused``, ``is_stale``)."""
-    from airflow.models.dag import DagModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import update
-
-    with create_session() as session:
-        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(**values))
-
-
-@pytest.fixture(scope="module")
-def client(api_app: Any) -> Iterator[Any]:
-    """An in-process client of the real api-server app, without Airflow credentials."""
-    from fastapi.testclient import TestClient
-
-    with TestClient(api_app) as test_client:
-        yield test_client
+@pytest.fixture
+def client(receiver_client: Any) -> Any:
+    """An in-process client of the real api-server app, without Airflow credentials (``receiver_client``)."""
+    return receiver_client
 
 
 @pytest.fixture
@@ -119,8 +80,7 @@ def make_channel(airflow_db: str) -> Callable[..., Channel]:
         dag_id = None
         if shape != "none":
             dag_id = f"dag_{name.replace('-', '_')}"
-            sync_dag(_dag(name, dag_id, shape))
-            set_dag(dag_id, is_paused=shape.endswith("paused"))
+            sync_dags(_dag(name, dag_id, shape), paused=shape.endswith("paused"))
         secret = generate_secret()
         state = ChannelState(channel=name)
         state.add_secret(secret)
@@ -142,21 +102,7 @@ def rows(channel: Channel) -> list[Any]:
 
 def events(channel: Channel) -> list[Any]:
     """The asset events of the channel's asset, oldest first (detached)."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    from airflow_provider_dailybot.webhooks.assets import webhook_asset_uri
-
-    with create_session() as session:
-        found = session.scalars(
-            select(AssetEvent)
-            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetModel.uri == webhook_asset_uri(channel.name))
-            .order_by(AssetEvent.id)
-        ).all()
-        session.expunge_all()
-        return list(found)
+    return channel_events(channel.name)
 
 
 @pytest.fixture(autouse=True)

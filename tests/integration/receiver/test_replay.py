@@ -11,7 +11,8 @@ import pytest
 from airflow_provider_dailybot.webhooks.asset_events import Delivery, build_event_extra, merge_delivery, secret_ref
 from airflow_provider_dailybot.webhooks.channels import hash_secret
 from airflow_provider_dailybot.webhooks.recording import replay_deliveries
-from tests.integration.receiver.conftest import Channel, deliver, envelope, events, rows, set_dag
+from tests.integration.conftest import set_dag
+from tests.integration.receiver.conftest import Channel, deliver, envelope, events, rows
 
 pytestmark = pytest.mark.db
 

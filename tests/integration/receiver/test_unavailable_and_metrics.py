@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from airflow_provider_dailybot.webhooks import metrics, receiver
 from airflow_provider_dailybot.webhooks.channels import MetadataChannelStore, generate_secret
+from tests.integration.conftest import add_channel_secret
 from tests.integration.receiver.conftest import Channel, deliver, envelope, events, rows
 
 pytestmark = pytest.mark.db
@@ -29,6 +30,11 @@ def throttle(monkeypatch: pytest.MonkeyPatch) -> receiver._Throttle:
     fresh = receiver._Throttle(receiver.UNAVAILABLE_LOG_INTERVAL)
     monkeypatch.setattr(receiver, "_unavailable_log", fresh)
     return fresh
+
+
+def _unavailable_logs(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The receiver's "metadata database is unavailable" log lines."""
+    return [r.getMessage() for r in caplog.records if "metadata database is unavailable" in r.getMessage()]
 
 
 def test_a_failing_write_is_503_with_retry_after_and_records_nothing(
@@ -50,10 +56,10 @@ def test_a_failing_write_is_503_with_retry_after_and_records_nothing(
     assert answers[0].json() == {"detail": receiver._UNAVAILABLE}
     assert rows(channel) == []
     assert events(channel) == []
-    logged = [r for r in caplog.records if "metadata database is unavailable" in r.getMessage()]
+    logged = _unavailable_logs(caplog)
     assert len(logged) == 1  # throttled: one line a minute
-    assert "Connection refused" in logged[0].getMessage()  # the driver's first line says why
-    assert "SELECT 1" not in logged[0].getMessage()  # never the SQL
+    assert "Connection refused" in logged[0]  # the driver's first line says why
+    assert "SELECT 1" not in logged[0]  # never the SQL
 
     monkeypatch.undo()
     assert deliver(client, channel, envelope(n=9)).json()["outcome"] == "recorded"
@@ -98,7 +104,7 @@ def test_the_table_not_migrated_yet_is_503_and_the_log_names_the_fix(
     monkeypatch.setattr(receiver, "record_delivery", missing)
     caplog.set_level(logging.INFO, logger=receiver.__name__)
     assert deliver(client, channel, envelope()).status_code == 503
-    (logged,) = [r.getMessage() for r in caplog.records if "metadata database is unavailable" in r.getMessage()]
+    (logged,) = _unavailable_logs(caplog)
     # The forgotten Airflow 3.1 setting is named, with the value to set.
     assert f"external_db_managers = {DB_MANAGER}" in logged
     assert "airflow db migrate" in logged
@@ -115,7 +121,7 @@ def test_an_other_database_error_gets_the_generic_hint(
     monkeypatch.setattr(receiver, "record_delivery", connection_refused)
     caplog.set_level(logging.INFO, logger=receiver.__name__)
     assert deliver(client, channel, envelope()).status_code == 503
-    (logged,) = [r.getMessage() for r in caplog.records if "metadata database is unavailable" in r.getMessage()]
+    (logged,) = _unavailable_logs(caplog)
     assert "Is the database up" in logged
     assert "external_db_managers" not in logged
 
@@ -145,12 +151,7 @@ def test_secrets_are_checked_without_a_state_read_in_the_common_case(
         assert deliver(client, channel, envelope(), bearer=wrong).status_code == 401
     assert state_reads == [channel.name, channel.name]  # one read to accept, one to refuse the wrong secret
 
-    store = MetadataChannelStore()
-    state = store.load(channel.name)
-    assert state is not None
-    new = generate_secret()
-    state.add_secret(new)
-    store.save(state)
+    new = add_channel_secret(channel.name)
     assert deliver(client, channel, envelope(n=7), bearer=new).status_code == 202  # a new secret works at once
 
 

@@ -174,6 +174,26 @@ def test_without_read_on_assets_the_api_is_403(api_client: Any, delivery_table: 
     assert all(kw["details"].id is None for kw in asked)
 
 
+def test_each_request_checks_the_asset_permission_once(
+    api_client: Any, delivery_table: None, monkeypatch: pytest.MonkeyPatch
+):
+    from airflow.api_fastapi.app import get_auth_manager
+
+    manager = get_auth_manager()
+    allowed = manager.is_authorized_asset
+    asked: list[str] = []
+
+    def count(**kwargs: Any) -> bool:
+        asked.append(kwargs["method"])
+        return bool(allowed(**kwargs))
+
+    monkeypatch.setattr(manager, "is_authorized_asset", count)
+    for path in ("/deliveries", f"/deliveries/{uuid.uuid4()}", "/channels"):
+        asked.clear()
+        assert api_client.get(API + path).status_code in (200, 404)
+        assert asked == ["GET"], path
+
+
 def test_when_the_database_cannot_be_read_the_api_is_503_with_retry_after(
     api_client: Any, delivery_table: None, monkeypatch: pytest.MonkeyPatch
 ):

@@ -18,7 +18,14 @@ import pytest
 from airflow_provider_dailybot.testing.samples import make_envelope
 from airflow_provider_dailybot.webhooks.bindings import secret_ref
 from airflow_provider_dailybot.webhooks.channels import MetadataChannelStore, generate_secret, hash_secret
-from tests.integration.conftest import DeclaredChannel, channel_events, total_events, unique_channel, unpause
+from tests.integration.conftest import (
+    DeclaredChannel,
+    add_channel_secret,
+    channel_events,
+    total_events,
+    unique_channel,
+    unpause,
+)
 
 pytestmark = pytest.mark.db
 
@@ -378,12 +385,7 @@ def test_concurrent_duplicates_are_recorded_once(receiver_client: Any, channel: 
 # -- rotation -------------------------------------------------------------------------------------
 def test_secret_rotation(receiver_client: Any, channel: DeclaredChannel, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__DAILYBOT__RECEIVER_STATE_CACHE_SECONDS", "0")  # with a cache: tests/unit/webhooks
-    store = MetadataChannelStore()
-    state = store.load(channel.name)
-    assert state is not None
-    new_secret = generate_secret()
-    state.add_secret(new_secret)
-    store.save(state)
+    new_secret = add_channel_secret(channel.name)
 
     def status(secret: str, n: int) -> int:
         return post(receiver_client, channel, envelope(timestamp=float(n)), bearer=secret).status_code
@@ -391,6 +393,9 @@ def test_secret_rotation(receiver_client: Any, channel: DeclaredChannel, monkeyp
     assert status(channel.secret, 1) == 202  # old and new are both accepted during the overlap
     assert status(new_secret, 2) == 202
 
+    store = MetadataChannelStore()
+    state = store.load(channel.name)
+    assert state is not None
     state.remove_secret(channel.secret)
     store.save(state)
     assert status(channel.secret, 3) == 401  # removed: refused at once (cache off)

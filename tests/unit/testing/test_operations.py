@@ -247,6 +247,20 @@ def test_cli_rejects_half_a_tls_configuration(capsys: pytest.CaptureFixture[str]
     assert "--tls-cert and --tls-key go together" in capsys.readouterr().err
 
 
+def _assert_user_suite_passes(folder: Path, passed: int) -> None:
+    """Run pytest on a user's suite in ``folder`` (a new process, the shipped plugin importable); all must pass."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{passed} passed" in result.stdout
+
+
 def test_pytest_plugin_fixture(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["airflow_provider_dailybot.testing.pytest_plugin"]\n')
     (tmp_path / "test_user.py").write_text(
@@ -275,16 +289,7 @@ def test_pytest_plugin_fixture(tmp_path: Path) -> None:
             """
         )
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    _assert_user_suite_passes(tmp_path, 2)
 
 
 def test_pytest_plugin_options_configure_the_server(tmp_path: Path) -> None:
@@ -344,16 +349,7 @@ def test_pytest_plugin_options_configure_the_server(tmp_path: Path) -> None:
             """
         )
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    _assert_user_suite_passes(tmp_path, 2)
 
 
 def test_the_package_does_not_import_airflow() -> None:

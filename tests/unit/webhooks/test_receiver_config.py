@@ -11,6 +11,7 @@ NEW_OPTIONS = {
     "receiver_state_cache_seconds": (config.receiver_state_cache_seconds, 5, 0),
     "receiver_state_cache_max_channels": (config.receiver_state_cache_max_channels, 1024, 1),
     "receiver_retry_after_seconds": (config.receiver_retry_after_seconds, 30, 1),
+    "receiver_body_timeout_seconds": (config.receiver_body_timeout_seconds, 30, 1),
 }
 
 
