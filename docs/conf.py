@@ -68,6 +68,8 @@ nitpick_ignore_regex = [
     # type variables (rendered with their module's path) and private helpers (not part of the API)
     (r"py:.*", r"airflow_provider_dailybot(\.\w+)*\.(_\w+|[A-Z])"),
     (r"py:mod", r"__main__"),
+    # the fields of FastAPI's Depends(...) as autodoc prints an Annotated[..., Depends(...)] parameter
+    (r"py:class", r"(dependency|use_cache|scope)=.*"),
 ]
 PACKAGE = "airflow_provider_dailybot"
 
