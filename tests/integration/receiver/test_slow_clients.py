@@ -87,7 +87,9 @@ def _answer_and_close(sock: socket.socket, feed: Callable[[], bytes | None]) -> 
         except TimeoutError:
             continue
         except ConnectionResetError:
-            break
+            # The server closed while bytes it had not read were arriving (a trickling client): its kernel
+            # answers them with a reset. The connection is closed; what was answered before is complete.
+            return received
         if not chunk:
             return received
         received += chunk
