@@ -164,7 +164,17 @@ class ChannelStateCache:
         ttl = self.ttl()
         with self._locks[zlib.crc32(channel.encode()) % _LOCK_STRIPES]:
             entry = self._entry(channel, float("inf"))
-            if entry is None or entry.read_at < requested_at or self.clock() - entry.read_at >= ttl:
+            fresh = entry is not None and self.clock() - entry.read_at < ttl
+            if fresh and entry is not None and entry.state is not None:
+                # A read that another request just made: a secret it accepts is accepted, even when that
+                # read began before this request arrived (a retired secret still stops within the TTL, as
+                # from the cache). Only a secret it does not know needs a read that began after the
+                # arrival: a new secret works at once. Without this, requests arriving during a read
+                # queued behind the lock and read again, one after another.
+                matched = _match(entry.state, bearers)
+                if matched is not None:
+                    return Authenticated(entry.state, matched)
+            if entry is None or entry.read_at < requested_at or not fresh:
                 read_at = self.clock()
                 state = self._loader(channel)
                 self.reads += 1

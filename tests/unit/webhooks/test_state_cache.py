@@ -279,6 +279,35 @@ def test_a_read_older_than_the_request_is_not_reused(channels: Channels, clock: 
     assert len(channels.reads) == 2
 
 
+def test_a_known_secret_that_arrived_during_a_read_is_accepted_from_it(channels: Channels, clock: Clock) -> None:
+    """Requests queued behind a read do not read again for a secret it accepts (no convoy of reads)."""
+    secret = generate_secret()
+    channels.add("checkins", secret)
+    cache = make(channels, clock)
+    cache.refresh("checkins", [secret], clock())  # the read of the first request ...
+    clock.now += 0.01  # ... during which these arrived
+    answers = [cache.refresh("checkins", [secret], clock()) for _ in range(5)]
+    assert all(isinstance(a, Authenticated) for a in answers)
+    assert len(channels.reads) == 1
+    # A secret that read does not know still needs a read that began after the request: it may be new.
+    new = generate_secret()
+    state = channels.states["checkins"]
+    state.add_secret(new)
+    assert isinstance(cache.refresh("checkins", [new], clock()), Authenticated)
+    assert len(channels.reads) == 2
+
+
+def test_a_known_secret_is_read_again_once_the_ttl_is_over(channels: Channels, clock: Clock) -> None:
+    secret = generate_secret()
+    channels.add("checkins", secret)
+    cache = make(channels, clock, ttl=5)
+    cache.refresh("checkins", [secret], clock())
+    clock.now += 5  # expired: the secret may have been retired since
+    channels.states["checkins"].remove_secret(secret)
+    assert cache.refresh("checkins", [secret], clock()) is None  # read again: retired
+    assert len(channels.reads) == 2
+
+
 def test_bounded_ttl_cache_expires_and_evicts() -> None:
     clock = Clock()
     cache: BoundedTTLCache[str, int] = BoundedTTLCache(2, clock=clock)
