@@ -93,7 +93,7 @@ def storage_dataset(destination: object) -> tuple[str, str]:
         raise ValueError(f"An export destination must be a URL or an absolute path, got {text!r}")
     scheme = _PROTOCOL_ALIASES.get(scheme, scheme)
     if scheme == "file":
-        # file:///tmp/x (no host) or file://host/tmp/x: Airflow's `file` assets use the namespace `file`.
+        # file:///<path> (no host) or file://<host>/<path>: Airflow's `file` assets use the namespace `file`.
         return ("file" if not bucket else f"file://{bucket}"), "/" + path.lstrip("/")
     return f"{scheme}://{bucket}", path.lstrip("/")
 

@@ -13,13 +13,12 @@ No Airflow import.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
+from airflow_provider_dailybot.scrubbing import encoded_forms
 from airflow_provider_dailybot.webhooks.channels import MAX_HOOK_ID_LENGTH
 
 _EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
@@ -130,19 +129,11 @@ REDACTED = "***"
 MIN_REDACTED_LENGTH = 5
 
 
-def secret_forms(secret: str) -> set[str]:
-    """Return ``secret`` as text, percent-encoded and base64-encoded (standard and URL-safe, padded or not).
-
-    :param secret: The plaintext secret.
-    """
-    raw = secret.encode("utf-8")
-    b64 = base64.b64encode(raw).decode("ascii")
-    url64 = base64.urlsafe_b64encode(raw).decode("ascii")
-    return {secret, quote(secret, safe=""), quote_plus(secret), b64, b64.rstrip("="), url64, url64.rstrip("=")}
-
-
 def redact_secrets(envelope: dict[str, Any], secrets: Iterable[str]) -> tuple[dict[str, Any], bool]:
-    """Return ``envelope`` with every form (:func:`secret_forms`) of ``secrets`` replaced by :data:`REDACTED`.
+    """Return ``envelope`` with every encoding of ``secrets`` replaced by :data:`REDACTED`.
+
+    The encodings are the scrubber's (:func:`~airflow_provider_dailybot.scrubbing.encoded_forms`: raw,
+    repr/JSON escapes, HTML, percent-encoded, base64).
 
     Strings are searched after JSON decoding (so a JSON escape hides nothing), keys included.
     Other encodings (a secret split, hashed or encrypted by the sender) cannot be recognised.
@@ -151,7 +142,7 @@ def redact_secrets(envelope: dict[str, Any], secrets: Iterable[str]) -> tuple[di
     :param secrets: The presented secrets; those shorter than :data:`MIN_REDACTED_LENGTH` are skipped.
     :returns: The redacted envelope (a new object when anything was replaced) and whether anything was.
     """
-    forms = sorted({f for s in secrets if len(s) >= MIN_REDACTED_LENGTH for f in secret_forms(s)}, key=len)
+    forms = sorted({f for s in secrets if len(s) >= MIN_REDACTED_LENGTH for f in encoded_forms(s)}, key=len)
     if not forms:
         return envelope, False
     pattern = re.compile("|".join(re.escape(f) for f in reversed(forms)))  # longest first

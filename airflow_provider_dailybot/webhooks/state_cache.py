@@ -165,7 +165,7 @@ class ChannelStateCache:
         with self._locks[zlib.crc32(channel.encode()) % _LOCK_STRIPES]:
             entry = self._entry(channel, float("inf"))
             fresh = entry is not None and self.clock() - entry.read_at < ttl
-            if fresh and entry is not None and entry.state is not None:
+            if entry is not None and fresh and entry.state is not None:
                 # A read that another request just made: a secret it accepts is accepted, even when that
                 # read began before this request arrived (a retired secret still stops within the TTL, as
                 # from the cache). Only a secret it does not know needs a read that began after the

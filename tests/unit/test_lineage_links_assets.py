@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -59,11 +60,12 @@ def test_storage_dataset_follows_openlineage_naming(destination: str, expected: 
     assert storage_dataset(destination) == expected
 
 
-def test_storage_dataset_of_an_object_storage_path() -> None:
+def test_storage_dataset_of_an_object_storage_path(tmp_path: Path) -> None:
     from airflow.sdk import ObjectStoragePath
 
     assert storage_dataset(ObjectStoragePath("s3://analytics/d/x.jsonl")) == ("s3://analytics", "d/x.jsonl")
-    assert storage_dataset(ObjectStoragePath("file:///tmp/d/x.jsonl")) == ("file", "/tmp/d/x.jsonl")
+    local = tmp_path / "d" / "x.jsonl"
+    assert storage_dataset(ObjectStoragePath(local.as_uri())) == ("file", str(local))
     with pytest.raises(ValueError, match="URL or an absolute path"):
         storage_dataset("relative/x.jsonl")
 

@@ -113,3 +113,10 @@ def test_help_documents_the_state_endpoint_and_the_log() -> None:
     assert "GET /_fake/state answers everything the fake holds" in done.stdout
     assert "Each request is logged at INFO" in done.stdout
     assert "(default: INFO)" in done.stdout
+
+
+def test_a_key_percent_encoded_with_lowercase_escapes_is_redacted_too() -> None:
+    key = "AbCd/EfGh+IjKl"  # characters that percent-encode, letters of both cases around them
+    with FakeDailyBotServer(api_key=key) as fake:
+        line = fake._redact("GET /v1/users/AbCd%2fEfGh%2bIjKl/ -> 404")  # a client that writes %2f, not %2F
+    assert line == "GET /v1/users/***/ -> 404"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 from urllib.parse import quote
 
-from airflow_provider_dailybot.webhooks.envelope import REDACTED, redact_secrets, secret_forms
+from airflow_provider_dailybot.scrubbing import encoded_forms
+from airflow_provider_dailybot.webhooks.envelope import REDACTED, redact_secrets
 
 SECRET = "s3cr/t+value=="
 
@@ -45,6 +46,6 @@ def test_secrets_shorter_than_airflow_s_mask_minimum_are_not_redacted() -> None:
 
 
 def test_the_longest_form_wins_where_forms_overlap() -> None:
-    assert secret_forms("a b+c") >= {"a b+c", "a%20b%2Bc", "a+b%2Bc"}
+    assert encoded_forms("a b+c") >= {"a b+c", "a%20b%2Bc", "a+b%2Bc"}
     cleaned, _ = redact_secrets({"event": "e", "body": {"t": "x=a%20b%2Bc=y"}}, ["a b+c"])
     assert cleaned["body"]["t"] == f"x={REDACTED}=y"
